@@ -1,0 +1,151 @@
+//! The token endpoint client: the grants tokenkeep sends and how.
+//!
+//! * refresh_token grant (RFC 6749 §6): the refresh token, plus the
+//!   configured extra parameters. An answer without a new refresh token keeps
+//!   the old one.
+//! * client_credentials grant (RFC 6749 §4.4): configured scopes.
+//! * authorization_code grant with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5):
+//!   the code, the redirect URI and the code verifier.
+//! * token revocation (RFC 7009 §2.1).
+//!
+//! Requests are `application/x-www-form-urlencoded` POSTs (RFC 6749 §3.2)
+//! authenticated per the configured [`ClientAuthMethod`](crate::ClientAuthMethod)
+//! and retried on transient failures (see [`form_post`]). Redirects from the
+//! token endpoint are not followed: a token request is never replayed to
+//! another URL.
+//!
+//! A caveat worth knowing: when a refresh request times out after the server
+//! processed it, the server has already rotated the refresh token, and the
+//! retry presents the old one. Servers with reuse detection then end the
+//! session unless they allow a grace period for exactly this case (most do).
+//! No client can avoid this; tokenkeep retries rather than lose the session
+//! on every dropped packet.
+
+mod error_response;
+mod form_post;
+pub(crate) mod http_headers;
+
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::clock::Clock;
+use crate::config::ValidatedConfig;
+use crate::error::Error;
+use crate::policy::RefreshPolicy;
+use crate::secret::Secret;
+use crate::token_response::parse_token_response;
+use crate::token_set::TokenSet;
+
+use form_post::FormResponse;
+
+/// Sends grants to one client's token endpoint.
+pub(crate) struct TokenEndpoint {
+    http: reqwest::Client,
+    config: Arc<ValidatedConfig>,
+    client_secret: Option<Secret>,
+    policy: RefreshPolicy,
+    clock: Clock,
+}
+
+impl TokenEndpoint {
+    pub(crate) fn new(
+        config: Arc<ValidatedConfig>,
+        client_secret: Option<Secret>,
+        policy: RefreshPolicy,
+        clock: Clock,
+    ) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(policy.connect_timeout())
+            .timeout(policy.request_timeout())
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("tokenkeep/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::configuration(format!("could not build the HTTP client: {e}")))?;
+        Ok(TokenEndpoint { http, config, client_secret, policy, clock })
+    }
+
+    /// Uses `current`'s refresh token to get a new token set (RFC 6749 §6).
+    pub(crate) async fn refresh(&self, current: &TokenSet) -> Result<TokenSet, Error> {
+        let refresh_token = current
+            .refresh_token_secret()
+            .ok_or_else(|| Error::internal("refresh called without a refresh token"))?;
+        let params = vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh_token.expose().to_owned()),
+        ];
+        let fresh = self.token_request(params, &[refresh_token]).await?;
+        Ok(fresh.inherit_from(current))
+    }
+
+    /// Gets a token set with the client_credentials grant (RFC 6749 §4.4).
+    pub(crate) async fn client_credentials(&self) -> Result<TokenSet, Error> {
+        let mut params = vec![("grant_type", "client_credentials".to_owned())];
+        if !self.config.scopes.is_empty() {
+            params.push(("scope", self.config.scopes.join(" ")));
+        }
+        self.token_request(params, &[]).await
+    }
+
+    /// Exchanges an authorization code with its PKCE verifier (RFC 6749
+    /// §4.1.3, RFC 7636 §4.5).
+    pub(crate) async fn exchange_code(
+        &self,
+        code: &Secret,
+        code_verifier: &Secret,
+        redirect_uri: &str,
+    ) -> Result<TokenSet, Error> {
+        let params = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.expose().to_owned()),
+            ("redirect_uri", redirect_uri.to_owned()),
+            ("code_verifier", code_verifier.expose().to_owned()),
+        ];
+        self.token_request(params, &[code, code_verifier]).await
+    }
+
+    /// Revokes `token` at the revocation endpoint (RFC 7009 §2.1). Returns
+    /// `Ok(false)` when no revocation endpoint is configured.
+    pub(crate) async fn revoke(&self, token: &Secret, hint: &str) -> Result<bool, Error> {
+        let Some(url) = self.config.revocation_endpoint.clone() else {
+            return Ok(false);
+        };
+        let params = vec![("token", token.expose().to_owned()), ("token_type_hint", hint.to_owned())];
+        let response = self.post(&url, params, &[token]).await?;
+        if response.is_success() {
+            Ok(true)
+        } else {
+            Err(response.into_error(&[token]))
+        }
+    }
+
+    async fn token_request(&self, mut params: Vec<(&str, String)>, sent: &[&Secret]) -> Result<TokenSet, Error> {
+        for (name, value) in &self.config.extra_token_params {
+            params.push((name.as_str(), value.clone()));
+        }
+        let url = self.config.token_endpoint.clone();
+        let response = self.post(&url, params, sent).await?;
+        if !response.is_success() {
+            return Err(response.into_error(sent));
+        }
+        let received_at = self.clock.now_ms();
+        parse_token_response(&response.body, &self.config.response_mapping, received_at, response.server_date_ms)
+    }
+
+    async fn post(&self, url: &Url, params: Vec<(&str, String)>, sent: &[&Secret]) -> Result<FormResponse, Error> {
+        let mut secrets: Vec<&Secret> = sent.to_vec();
+        if let Some(s) = &self.client_secret {
+            secrets.push(s);
+        }
+        form_post::post_form(
+            &self.http,
+            url,
+            &self.config,
+            self.client_secret.as_ref(),
+            params,
+            &self.policy,
+            &secrets,
+        )
+        .await
+    }
+}

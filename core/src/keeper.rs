@@ -1,0 +1,230 @@
+//! [`TokenKeeper`]: the object apps hold, in Rust and in every binding.
+//!
+//! Each method is a few lines that hand the work to the session engine
+//! ([`crate::session`]) and turn its error into a [`TokenKeepError`]. Network
+//! calls come in two forms: `async` (Rust futures, Python coroutines, Kotlin
+//! `suspend`, Swift `async`) and `_blocking` (plain threads: Java, Python
+//! scripts). Both run the work on tokenkeep's runtime, and both answer from
+//! the fresh-token path without touching the runtime when the token is good.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::error::{Error, TokenKeepError};
+use crate::http_exchange::{HttpRequest, HttpResponse};
+use crate::listener::{ChangeReason, SessionListener};
+use crate::pkce::{code_from_callback, AuthorizationRequest};
+use crate::runtime;
+use crate::secret::Secret;
+use crate::session::Session;
+use crate::state::SessionState;
+use crate::token_response::parse_token_response;
+use crate::token_set::TokenSet;
+
+/// Keeps one account's OAuth 2.0 tokens valid: refreshes before or at
+/// expiry (one refresh however many callers), rotates, stores, and tells the
+/// app when the user must sign in again. Build one with
+/// [`TokenKeeperBuilder`](crate::TokenKeeperBuilder).
+#[derive(uniffi::Object)]
+#[uniffi::export(Debug, Display)]
+pub struct TokenKeeper {
+    session: Arc<Session>,
+}
+
+impl TokenKeeper {
+    pub(crate) fn new(session: Arc<Session>) -> Self {
+        TokenKeeper { session }
+    }
+}
+
+async fn on_runtime<T, F>(work: F) -> Result<T, TokenKeepError>
+where
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    runtime::spawn(work).await.map_err(Into::into)
+}
+
+fn blocking<T, F>(work: F) -> Result<T, TokenKeepError>
+where
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    runtime::block_on(work).map_err(Into::into)
+}
+
+fn access_token_of(tokens: Arc<TokenSet>) -> String {
+    tokens.access_token()
+}
+
+#[uniffi::export]
+impl TokenKeeper {
+    /// A valid access token, refreshing first if it expired (waits for the
+    /// one shared refresh). Sensitive: send it, never log it.
+    pub async fn access_token(&self) -> Result<String, TokenKeepError> {
+        if let Some(answer) = self.session.try_fresh(0) {
+            return answer.map(access_token_of).map_err(Into::into);
+        }
+        on_runtime(self.session.clone().valid_tokens(0)).await.map(access_token_of)
+    }
+
+    /// Blocking [`access_token`](Self::access_token).
+    pub fn access_token_blocking(&self) -> Result<String, TokenKeepError> {
+        if let Some(answer) = self.session.try_fresh(0) {
+            return answer.map(access_token_of).map_err(Into::into);
+        }
+        blocking(self.session.clone().valid_tokens(0)).map(access_token_of)
+    }
+
+    /// Tokens whose access token stays valid for at least `min_ttl_secs`
+    /// (refreshing first if needed).
+    pub async fn valid_tokens(&self, min_ttl_secs: u64) -> Result<Arc<TokenSet>, TokenKeepError> {
+        on_runtime(self.session.clone().valid_tokens(secs_to_ms(min_ttl_secs))).await
+    }
+
+    /// Blocking [`valid_tokens`](Self::valid_tokens).
+    pub fn valid_tokens_blocking(&self, min_ttl_secs: u64) -> Result<Arc<TokenSet>, TokenKeepError> {
+        blocking(self.session.clone().valid_tokens(secs_to_ms(min_ttl_secs)))
+    }
+
+    /// Refreshes now (or joins the refresh in flight) and returns the result.
+    pub async fn refresh(&self) -> Result<Arc<TokenSet>, TokenKeepError> {
+        on_runtime(self.session.clone().refresh()).await
+    }
+
+    /// Blocking [`refresh`](Self::refresh).
+    pub fn refresh_blocking(&self) -> Result<Arc<TokenSet>, TokenKeepError> {
+        blocking(self.session.clone().refresh())
+    }
+
+    /// Sends `request` with the access token; on HTTP 401 refreshes and
+    /// retries once. The URL's origin must be one of `api_origins`.
+    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TokenKeepError> {
+        on_runtime(self.session.clone().send(request)).await
+    }
+
+    /// Blocking [`send`](Self::send).
+    pub fn send_blocking(&self, request: HttpRequest) -> Result<HttpResponse, TokenKeepError> {
+        blocking(self.session.clone().send(request))
+    }
+
+    /// Logs out: forgets the tokens here and in the store, then revokes them
+    /// (RFC 7009) if a revocation endpoint is configured. Returns whether the
+    /// server confirmed the revocation.
+    pub async fn logout(&self) -> Result<bool, TokenKeepError> {
+        on_runtime(self.session.clone().logout()).await
+    }
+
+    /// Blocking [`logout`](Self::logout).
+    pub fn logout_blocking(&self) -> Result<bool, TokenKeepError> {
+        blocking(self.session.clone().logout())
+    }
+
+    /// Starts a sign-in: the URL to open, with PKCE and `state`.
+    /// `extra_params` are added to the URL (`prompt`, `login_hint`, …).
+    pub fn authorization_request(
+        &self,
+        extra_params: HashMap<String, String>,
+    ) -> Result<Arc<AuthorizationRequest>, TokenKeepError> {
+        let mut extra: Vec<(String, String)> = extra_params.into_iter().collect();
+        extra.sort();
+        self.session.authorization_request(&extra).map_err(Into::into)
+    }
+
+    /// Finishes a sign-in from the URL the browser was redirected to.
+    pub async fn complete_authorization(
+        &self,
+        request: Arc<AuthorizationRequest>,
+        callback_url: String,
+    ) -> Result<Arc<TokenSet>, TokenKeepError> {
+        let code = code_from_callback(&callback_url, &request.state())?;
+        on_runtime(self.session.clone().exchange_code(code, request.verifier().clone())).await
+    }
+
+    /// Blocking [`complete_authorization`](Self::complete_authorization).
+    pub fn complete_authorization_blocking(
+        &self,
+        request: Arc<AuthorizationRequest>,
+        callback_url: String,
+    ) -> Result<Arc<TokenSet>, TokenKeepError> {
+        let code = code_from_callback(&callback_url, &request.state())?;
+        blocking(self.session.clone().exchange_code(code, request.verifier().clone()))
+    }
+
+    /// Exchanges an authorization code with its PKCE verifier (for apps that
+    /// kept `state` and `code_verifier` across a restart).
+    pub async fn exchange_code(&self, code: String, code_verifier: String) -> Result<Arc<TokenSet>, TokenKeepError> {
+        on_runtime(self.session.clone().exchange_code(Secret::new(code), Secret::new(code_verifier))).await
+    }
+
+    /// Blocking [`exchange_code`](Self::exchange_code).
+    pub fn exchange_code_blocking(&self, code: String, code_verifier: String) -> Result<Arc<TokenSet>, TokenKeepError> {
+        blocking(self.session.clone().exchange_code(Secret::new(code), Secret::new(code_verifier)))
+    }
+
+    /// Hands over tokens obtained elsewhere; they are stored and used from now on.
+    pub fn set_tokens(
+        &self,
+        access_token: String,
+        refresh_token: Option<String>,
+        expires_in_secs: Option<u64>,
+        scope: Option<String>,
+    ) -> Result<Arc<TokenSet>, TokenKeepError> {
+        let tokens = TokenSet::bearer(access_token, refresh_token, expires_in_secs, scope, self.session.now_ms());
+        self.session.set_tokens(tokens, ChangeReason::Set).map_err(Into::into)
+    }
+
+    /// Hands over a raw token endpoint answer (the JSON body, RFC 6749 §5.1,
+    /// read with the session's response mapping).
+    pub fn set_token_response(&self, json: String) -> Result<Arc<TokenSet>, TokenKeepError> {
+        let json = Secret::new(json);
+        let tokens = parse_token_response(
+            json.expose().as_bytes(),
+            self.session.response_mapping(),
+            self.session.now_ms(),
+            None,
+        )?;
+        self.session.set_tokens(tokens, ChangeReason::Set).map_err(Into::into)
+    }
+
+    /// The current tokens, without any network call (may be expired).
+    pub fn tokens(&self) -> Option<Arc<TokenSet>> {
+        self.session.tokens()
+    }
+
+    /// The session's state now.
+    pub fn state(&self) -> SessionState {
+        self.session.state()
+    }
+
+    /// Registers a listener for token changes, session expiry and failures.
+    pub fn add_listener(&self, listener: Arc<dyn SessionListener>) {
+        self.session.add_listener(listener);
+    }
+
+    /// The account id (store key) of this session.
+    pub fn account_id(&self) -> String {
+        self.session.account().to_owned()
+    }
+}
+
+fn secs_to_ms(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+impl fmt::Debug for TokenKeeper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenKeeper")
+            .field("account", &self.session.account())
+            .field("state", &self.session.state())
+            .finish()
+    }
+}
+
+impl fmt::Display for TokenKeeper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenKeeper(account `{}`, {:?})", self.session.account(), self.session.state())
+    }
+}

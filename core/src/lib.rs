@@ -1,0 +1,76 @@
+//! tokenkeep keeps OAuth 2.0 access tokens valid, once, for every language.
+//!
+//! An app hands tokenkeep a token response (or signs in through it with
+//! PKCE, or gives it client credentials) and from then on asks for a valid
+//! access token. tokenkeep refreshes ahead of expiry while still serving the
+//! current token, makes any number of concurrent callers share one refresh
+//! (with rotating refresh tokens a second refresh would end the session),
+//! replaces both tokens after every refresh, keeps them in a store, retries
+//! transient failures with backoff and `Retry-After`, and tells the app when
+//! the user must sign in again. No token ever appears in a `Debug`, `Display`,
+//! error or log line.
+//!
+//! The same core is exported with [uniffi](https://mozilla.github.io/uniffi-rs/)
+//! to Python, Kotlin/Java and Swift, so every SDK shares this implementation.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use tokenkeep::{ClientConfig, TokenKeeperBuilder, TokenKeepError};
+//!
+//! # async fn run() -> Result<(), TokenKeepError> {
+//! let config = ClientConfig::new("https://auth.example.com/oauth/token", "my-app");
+//! let keeper = TokenKeeperBuilder::new(config).build()?;
+//! // Tokens from your sign-in flow (or `authorization_request` + `complete_authorization`):
+//! keeper.set_tokens("access…".into(), Some("refresh…".into()), Some(3600), None)?;
+//! // Whenever you call the API:
+//! let token = keeper.access_token().await?;
+//! # let _ = token; Ok(()) }
+//! ```
+//!
+//! # Map of the crate
+//!
+//! * [`TokenKeeper`], [`TokenKeeperBuilder`]: what apps hold.
+//! * [`TokenSet`], [`SessionState`]: tokens and where the session is.
+//! * [`ClientConfig`], [`RefreshPolicy`], [`ResponseMapping`]: configuration.
+//! * [`TokenStore`], [`MemoryStore`]: where tokens live between runs.
+//! * [`SessionListener`]: events for the app.
+//! * [`TokenKeepError`]: every failure, grouped by what to do about it.
+//! * [`ManualClock`]: time travel for tests.
+
+#![deny(rustdoc::broken_intra_doc_links)]
+
+uniffi::setup_scaffolding!();
+
+mod builder;
+mod clock;
+mod config;
+mod endpoint;
+mod error;
+mod http_exchange;
+mod keeper;
+mod listener;
+mod pkce;
+mod policy;
+mod runtime;
+mod secret;
+mod session;
+mod state;
+mod store;
+mod token_response;
+mod token_set;
+
+pub use builder::{TokenKeeperBuilder, DEFAULT_ACCOUNT_ID};
+pub use clock::{Clock, ManualClock};
+pub use config::{ClientAuthMethod, ClientConfig};
+pub use error::TokenKeepError;
+pub use http_exchange::{HttpHeader, HttpRequest, HttpResponse};
+pub use keeper::TokenKeeper;
+pub use listener::{ChangeReason, RefreshFailure, SessionListener, TokensChanged};
+pub use pkce::AuthorizationRequest;
+pub use policy::{RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION};
+pub use secret::Secret;
+pub use state::SessionState;
+pub use store::{memory_store, MemoryStore, StoreError, TokenStore};
+pub use token_response::{camel_case_response_mapping, ResponseMapping};
+pub use token_set::TokenSet;

@@ -1,0 +1,150 @@
+//! When to refresh, how long to wait, how often to retry.
+//!
+//! A [`RefreshPolicy`] is plain data with documented defaults. The two
+//! windows it defines are capped by the token's own lifetime, so a policy
+//! written for hour-long tokens never makes a 5-second token refresh on every
+//! call:
+//!
+//! * **clock skew** (`clock_skew_secs`, default 10 s, at most 10 % of the
+//!   token's lifetime): a token is treated as expired this long before its
+//!   `expires_at`, so a request sent just before expiry does not arrive just
+//!   after it.
+//! * **refresh ahead** (`refresh_ahead_secs`, default 60 s, at most half the
+//!   token's lifetime): inside this window the current token is still served
+//!   while one refresh runs in the background.
+//! * **refresh-token keep-alive** (`refresh_token_keepalive_secs`, default
+//!   one hour, at most half the refresh token's lifetime): when the refresh
+//!   token itself is this close to expiry, a refresh is due even if the
+//!   access token is fresh, so a session that is used (or kept alive by the
+//!   proactive refresher) never dies of an expired refresh token.
+//!
+//! Retries cover transient failures only (network errors, timeouts, HTTP 5xx
+//! and 429): exponential backoff from `initial_backoff_ms` doubling up to
+//! `max_backoff_ms`, with jitter, and a server's `Retry-After` honoured up to
+//! `max_retry_after_secs`.
+
+use std::time::Duration;
+
+/// The largest share of a token's lifetime the refresh-ahead window may take.
+pub const MAX_REFRESH_AHEAD_FRACTION: f64 = 0.5;
+/// The largest share of a token's lifetime the clock-skew allowance may take.
+pub const MAX_CLOCK_SKEW_FRACTION: f64 = 0.1;
+/// The largest share of a refresh token's lifetime the keep-alive window may take.
+pub const MAX_KEEPALIVE_FRACTION: f64 = 0.5;
+
+/// How a session decides when to refresh and how it retries.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RefreshPolicy {
+    /// Refresh this many seconds before the access token expires, while still
+    /// serving it (capped at half the token's lifetime). Default 60.
+    #[uniffi(default = 60)]
+    pub refresh_ahead_secs: u64,
+    /// Treat a token as expired this many seconds early (capped at 10 % of its
+    /// lifetime). Default 10.
+    #[uniffi(default = 10)]
+    pub clock_skew_secs: u64,
+    /// Refresh when the refresh token has less than this left (capped at half
+    /// its lifetime); 0 turns keep-alive off. Default 3600.
+    #[uniffi(default = 3600)]
+    pub refresh_token_keepalive_secs: u64,
+    /// How many times a transient failure is retried. Default 3.
+    #[uniffi(default = 3)]
+    pub max_retries: u32,
+    /// The first retry's backoff in milliseconds; doubles per retry. Default 250.
+    #[uniffi(default = 250)]
+    pub initial_backoff_ms: u64,
+    /// The longest backoff between two retries. Default 30 000.
+    #[uniffi(default = 30000)]
+    pub max_backoff_ms: u64,
+    /// The longest `Retry-After` that is waited out; a longer one fails at
+    /// once with a transient error that carries it. Default 60.
+    #[uniffi(default = 60)]
+    pub max_retry_after_secs: u64,
+    /// TCP/TLS connect timeout in milliseconds. Default 10 000.
+    #[uniffi(default = 10000)]
+    pub connect_timeout_ms: u64,
+    /// Whole-request timeout in milliseconds. Default 30 000.
+    #[uniffi(default = 30000)]
+    pub request_timeout_ms: u64,
+    /// Refresh in the background when a refresh is due, without waiting for
+    /// a caller to ask for a token. Default false.
+    #[uniffi(default = false)]
+    pub proactive_refresh: bool,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        RefreshPolicy {
+            refresh_ahead_secs: 60,
+            clock_skew_secs: 10,
+            refresh_token_keepalive_secs: 3600,
+            max_retries: 3,
+            initial_backoff_ms: 250,
+            max_backoff_ms: 30_000,
+            max_retry_after_secs: 60,
+            connect_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            proactive_refresh: false,
+        }
+    }
+}
+
+/// Returns `window_ms` capped at `fraction` of `lifetime_ms`.
+pub(crate) fn capped_window_ms(window_secs: u64, fraction: f64, lifetime_ms: i64) -> i64 {
+    let window = i64::try_from(window_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let cap = (lifetime_ms.max(0) as f64 * fraction) as i64;
+    window.min(cap)
+}
+
+impl RefreshPolicy {
+    /// The backoff before retry number `attempt` (1-based), with equal jitter:
+    /// half the exponential delay plus a random share of the other half.
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .initial_backoff_ms
+            .saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
+        let capped = exp.min(self.max_backoff_ms);
+        let half = capped / 2;
+        let jitter = if half == 0 { 0 } else { rand::random::<u64>() % (half + 1) };
+        Duration::from_millis(half + jitter)
+    }
+
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms.max(1))
+    }
+
+    pub(crate) fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_capped_by_lifetime() {
+        // 60 s ahead on a 5 s token is capped at 2.5 s.
+        assert_eq!(capped_window_ms(60, MAX_REFRESH_AHEAD_FRACTION, 5_000), 2_500);
+        // On an hour-long token the configured window wins.
+        assert_eq!(capped_window_ms(60, MAX_REFRESH_AHEAD_FRACTION, 3_600_000), 60_000);
+        assert_eq!(capped_window_ms(10, MAX_CLOCK_SKEW_FRACTION, 5_000), 500);
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped_with_jitter() {
+        let policy = RefreshPolicy {
+            initial_backoff_ms: 100,
+            max_backoff_ms: 1_000,
+            ..RefreshPolicy::default()
+        };
+        for _ in 0..100 {
+            let first = policy.backoff(1).as_millis();
+            assert!((50..=100).contains(&first), "{first}");
+            let third = policy.backoff(3).as_millis();
+            assert!((200..=400).contains(&third), "{third}");
+            let tenth = policy.backoff(10).as_millis();
+            assert!((500..=1_000).contains(&tenth), "{tenth}");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The background refresher (`RefreshPolicy::proactive_refresh`).
+//!
+//! Without it, a refresh happens when a caller asks for a token inside the
+//! refresh-ahead window or after expiry. With it, a task on tokenkeep's
+//! runtime refreshes when the refresh becomes due (refresh-ahead window, or
+//! the refresh token's keep-alive window) even if nobody asks, so a session
+//! that sits idle for days still has a live refresh token and a fresh access
+//! token when it is next used.
+//!
+//! The task holds only a weak reference between wake-ups: dropping the last
+//! `TokenKeeper` ends it. It sleeps until the next due time (at most
+//! [`MAX_SLEEP`], so a suspended laptop catches up soon after waking), wakes
+//! early when the tokens change, and polls a manual clock every
+//! [`MANUAL_CLOCK_POLL`]. Failures are spaced by the session's backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Session;
+use crate::runtime;
+
+/// The longest single sleep.
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// How often a manual clock is looked at.
+const MANUAL_CLOCK_POLL: Duration = Duration::from_millis(20);
+
+/// Starts the refresher for `session`.
+pub(super) fn start(session: &Arc<Session>) {
+    let weak = Arc::downgrade(session);
+    let wake = session.wake.clone();
+    let manual_clock = session.clock.is_manual();
+    runtime::spawn_detached(async move {
+        loop {
+            let notified = wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let sleep = {
+                let Some(session) = weak.upgrade() else { return };
+                match session.proactive_due_in_ms() {
+                    Some(ms) if ms <= 0 => {
+                        let refresh = session.start_refresh();
+                        drop(session);
+                        // The outcome (and its failure backoff) is recorded by the refresh itself.
+                        let _ = refresh.await;
+                        continue;
+                    }
+                    Some(ms) => Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(MAX_SLEEP),
+                    None => MAX_SLEEP,
+                }
+            };
+            let sleep = if manual_clock { sleep.min(MANUAL_CLOCK_POLL) } else { sleep };
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = &mut notified => {}
+            }
+        }
+    });
+}

@@ -1,0 +1,110 @@
+//! The record a session writes to its store: versioned, tagged JSON.
+//!
+//! ```json
+//! {"schema_version": 1, "generation": 7, "saved_at_ms": 1759750000000,
+//!  "tokens": {"access_token": "…", "refresh_token": "…", …}}
+//! ```
+//!
+//! `schema_version` lets a later tokenkeep upgrade old records explicitly;
+//! a record from a *newer* schema is refused with a clear error rather than
+//! misread. `generation` increases with every write, so a writer can tell
+//! that the record changed since it read it. A record that cannot be read is
+//! a storage error that names the key and never quotes the bytes.
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::token_set::TokenSet;
+
+/// The schema this tokenkeep writes.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct RecordV1 {
+    schema_version: u32,
+    generation: u64,
+    saved_at_ms: i64,
+    tokens: TokenSet,
+}
+
+#[derive(Deserialize)]
+struct VersionOnly {
+    schema_version: u32,
+}
+
+/// A decoded record.
+pub(crate) struct Record {
+    pub generation: u64,
+    pub tokens: TokenSet,
+}
+
+/// Encodes `tokens` as generation `generation`.
+pub(crate) fn encode(tokens: &TokenSet, generation: u64, saved_at_ms: i64) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let record = RecordV1 { schema_version: SCHEMA_VERSION, generation, saved_at_ms, tokens: tokens.clone() };
+    serde_json::to_vec(&record)
+        .map(Zeroizing::new)
+        .map_err(|e| Error::internal(format!("could not encode the token record: {e}")))
+}
+
+/// Decodes the record stored under `key`.
+pub(crate) fn decode(bytes: &[u8], key: &str) -> Result<Record, Error> {
+    let version: VersionOnly = serde_json::from_slice(bytes).map_err(|e| {
+        Error::storage(format!(
+            "the stored record for key `{key}` is corrupt ({} bytes, not a tokenkeep record: {} at line {} column {}); it was left untouched",
+            bytes.len(),
+            if e.is_eof() { "it ends early" } else { "unreadable JSON" },
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if version.schema_version > SCHEMA_VERSION {
+        return Err(Error::storage(format!(
+            "the stored record for key `{key}` has schema version {}, written by a newer tokenkeep (this one reads up to {SCHEMA_VERSION}); upgrade tokenkeep",
+            version.schema_version
+        )));
+    }
+    let record: RecordV1 = serde_json::from_slice(bytes).map_err(|e| {
+        Error::storage(format!(
+            "the stored record for key `{key}` is corrupt (schema {} but a field is missing or of the wrong type at line {} column {}); it was left untouched",
+            version.schema_version,
+            e.line(),
+            e.column()
+        ))
+    })?;
+    Ok(Record { generation: record.generation, tokens: record.tokens })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let t = TokenSet::bearer("at", Some("rt".into()), Some(60), Some("read".into()), 5);
+        let bytes = encode(&t, 3, 10).expect("encode");
+        let back = decode(&bytes, "k").expect("decode");
+        assert_eq!(back.generation, 3);
+        assert_eq!(back.tokens.access_token(), "at");
+        assert_eq!(back.tokens.refresh_token().as_deref(), Some("rt"));
+        assert_eq!(back.tokens.expires_at_unix_ms(), Some(60_005));
+    }
+
+    #[test]
+    fn version_one_fixture_still_reads() {
+        // A record as tokenkeep 0.1 wrote it; keep this fixture when the schema moves on.
+        let v1 = br#"{"schema_version":1,"generation":2,"saved_at_ms":1,"tokens":{"access_token":"at","refresh_token":"rt","token_type":"Bearer","received_at_ms":0,"expires_at_ms":1000,"refresh_token_expires_at_ms":null,"scope":null,"id_token":null,"extra":"{}"}}"#;
+        let r = decode(v1, "user-1").expect("decodes");
+        assert_eq!(r.tokens.refresh_token().as_deref(), Some("rt"));
+    }
+
+    #[test]
+    fn corrupt_and_future_records_are_clear_errors() {
+        let e = decode(br#"{"schema_version":1,"generation":2,"tok"#, "user-1").err().expect("corrupt");
+        assert!(matches!(&e, Error::Storage { detail } if detail.contains("user-1") && detail.contains("corrupt")), "{e:?}");
+        let e = decode(br#"{"schema_version":9}"#, "user-1").err().expect("future");
+        assert!(e.to_string().contains("newer tokenkeep"), "{e}");
+        let e = decode(br#"{"schema_version":1,"generation":"x","tokens":{"access_token":"at_SECRET"}}"#, "k").err().expect("bad");
+        assert!(!e.to_string().contains("at_SECRET"));
+    }
+}
