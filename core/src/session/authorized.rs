@@ -3,7 +3,8 @@
 //! The request goes out with `Authorization: Bearer <token>`. On HTTP 401 the
 //! session refreshes (joining any refresh in flight, or using tokens that
 //! changed meanwhile) and the request is retried exactly once; whatever the
-//! retry answers is returned.
+//! retry answers is returned. A 401 from another origin that a redirect led
+//! to (where the token was not sent) is returned as it is.
 //!
 //! The token goes only where it was meant to: the request URL's origin must
 //! be one of the configured `api_origins` (and HTTPS, or loopback HTTP), a
@@ -72,7 +73,10 @@ impl Session {
             .map_err(|_| Error::configuration(format!("`{}` is not an HTTP method", request.method)))?;
         let tokens = self.clone().valid_tokens(0).await?;
         let response = self.send_once(&method, &url, &request, &tokens).await?;
-        if response.status != 401 {
+        // A 401 from an origin the token was not sent to (after a redirect)
+        // says nothing about the token.
+        let token_was_seen = Url::parse(&response.url).is_ok_and(|u| self.config.allows_origin(&u));
+        if response.status != 401 || !token_was_seen {
             return Ok(response);
         }
         tracing::debug!(account = %self.account, "HTTP 401: refreshing and retrying once");

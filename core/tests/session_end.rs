@@ -1,0 +1,92 @@
+//! invalid_grant ends the session: tokens purged from the store, listeners
+//! told once, callers get the typed "sign in again" error.
+
+mod support;
+
+use std::sync::Arc;
+
+use serde_json::json;
+use support::*;
+use tokenkeep::{MemoryStore, SessionState, TokenKeepError, TokenKeeperBuilder, TokenStore};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reuse_of_a_rotated_refresh_token_ends_the_session() {
+    let fixture = Fixture::start();
+    let tokens = fixture.sign_in_tokens("public-app").await.to_string();
+    // Two sessions hold copies of the same refresh token (a leaked copy, or two
+    // processes that do not share a store).
+    let store_a = Arc::new(MemoryStore::new());
+    let clock = tokenkeep::ManualClock::new();
+    let listener_a = Arc::new(RecordingListener::default());
+    let a = TokenKeeperBuilder::new(config(&fixture, "public-app"))
+        .store(store_a.clone())
+        .manual_clock(clock.clone())
+        .listener(listener_a.clone())
+        .build()
+        .expect("a");
+    let b = TokenKeeperBuilder::new(config(&fixture, "public-app")).manual_clock(clock.clone()).build().expect("b");
+    a.set_token_response(tokens.clone()).expect("a set");
+    b.set_token_response(tokens).expect("b set");
+
+    clock.advance_secs(3_600);
+    a.access_token().await.expect("a refreshes first and rotates");
+    let error = b.access_token().await.expect_err("b presents the spent refresh token");
+    assert!(matches!(error, TokenKeepError::SessionExpired { .. }), "{error:?}");
+    assert!(error.to_string().contains("sign in again"), "{error}");
+    assert_eq!(b.state(), SessionState::SessionExpired);
+    assert!(b.tokens().is_none());
+
+    // The server revoked the whole family: a's rotated tokens are dead too.
+    clock.advance_secs(3_600);
+    let error = a.access_token().await.expect_err("family revoked");
+    assert!(matches!(error, TokenKeepError::SessionExpired { .. }), "{error:?}");
+    assert_eq!(a.state(), SessionState::SessionExpired);
+    assert!(store_a.is_empty(), "the store record was purged");
+    eventually("one session-expired event", || listener_a.expired.lock().len() == 1);
+
+    // Further calls fail the same way without contacting the server, and the
+    // listener is not told again.
+    let requests = fixture.token_requests().await;
+    for _ in 0..5 {
+        assert!(matches!(a.access_token().await, Err(TokenKeepError::SessionExpired { .. })));
+        assert!(matches!(a.refresh().await, Err(TokenKeepError::SessionExpired { .. })));
+    }
+    assert_eq!(fixture.token_requests().await, requests);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(listener_a.expired.lock().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_refresh_token_ends_the_session_and_signing_in_again_revives_it() {
+    let fixture = Fixture::start();
+    fixture.client(json!({"client_id": "short-rt", "access_ttl": 1, "refresh_ttl": 1})).await;
+    let store = Arc::new(MemoryStore::new());
+    let keeper = TokenKeeperBuilder::new(config(&fixture, "short-rt")).store(store.clone()).build().expect("builds");
+    keeper.set_token_response(fixture.sign_in_tokens("short-rt").await.to_string()).expect("set");
+    assert_eq!(store.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let error = keeper.access_token().await.expect_err("refresh token expired at the server");
+    assert!(matches!(error, TokenKeepError::SessionExpired { .. }), "{error:?}");
+    assert!(store.load("default".into()).expect("load").is_none());
+    keeper.set_token_response(fixture.sign_in_tokens("short-rt").await.to_string()).expect("sign in again");
+    assert_eq!(keeper.state(), SessionState::Valid);
+    assert_eq!(store.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_token_without_a_refresh_token_asks_for_sign_in_but_keeps_the_store() {
+    let fixture = Fixture::start();
+    let store = Arc::new(MemoryStore::new());
+    let clock = tokenkeep::ManualClock::new();
+    let keeper = TokenKeeperBuilder::new(config(&fixture, "public-app"))
+        .store(store.clone())
+        .manual_clock(clock.clone())
+        .build()
+        .expect("builds");
+    keeper.set_tokens("at_only".into(), None, Some(60), None).expect("set");
+    clock.advance_secs(120);
+    let error = keeper.access_token().await.expect_err("cannot refresh");
+    assert!(matches!(error, TokenKeepError::SessionExpired { .. }), "{error:?}");
+    assert_eq!(store.len(), 1, "nothing is deleted without invalid_grant or logout");
+    assert_eq!(fixture.token_requests().await, 0);
+}

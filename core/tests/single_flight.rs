@@ -1,0 +1,77 @@
+//! However many callers need a refresh, the token endpoint sees one request.
+
+mod support;
+
+use std::sync::Arc;
+
+use serde_json::json;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_concurrent_tasks_on_an_expired_token_make_one_refresh_request() {
+    let fixture = Fixture::start();
+    let (keeper, clock, _) = signed_in_keeper(&fixture).await;
+    clock.advance_secs(7_200);
+    // Hold the refresh at the server for a moment so all callers pile up.
+    fixture.fault(json!({"delay_ms": 200})).await;
+    let tasks: Vec<_> = (0..1_000)
+        .map(|_| {
+            let keeper = keeper.clone();
+            tokio::spawn(async move { keeper.access_token().await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.expect("task").expect("token"));
+    }
+    assert_eq!(fixture.refresh_requests().await, 1, "exactly one refresh request");
+    assert!(tokens.windows(2).all(|w| w[0] == w[1]), "every caller got the same new token");
+    assert_eq!(tokens[0], keeper.tokens().expect("tokens").access_token());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_threads_with_blocking_calls_and_a_manual_refresh_share_one_request() {
+    let fixture = Fixture::start();
+    let (keeper, clock, _) = signed_in_keeper(&fixture).await;
+    clock.advance_secs(7_200);
+    fixture.fault(json!({"delay_ms": 200})).await;
+    let barrier = Arc::new(std::sync::Barrier::new(51));
+    let mut threads = Vec::new();
+    for _ in 0..50 {
+        let keeper = keeper.clone();
+        let barrier = barrier.clone();
+        threads.push(std::thread::spawn(move || {
+            barrier.wait();
+            keeper.access_token_blocking()
+        }));
+    }
+    barrier.wait();
+    // A manual refresh during the flight joins it.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let manual = keeper.refresh().await.expect("manual refresh").access_token();
+    for thread in threads {
+        assert_eq!(thread.join().expect("thread").expect("token"), manual);
+    }
+    assert_eq!(fixture.refresh_requests().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_callers_all_receive_the_error_of_the_one_failed_refresh() {
+    let fixture = Fixture::start();
+    let (keeper, clock, _) = signed_in_keeper(&fixture).await;
+    clock.advance_secs(7_200);
+    // 1 + 3 retries, all failing.
+    fixture.fault(json!({"count": 4, "status": 503, "delay_ms": 50})).await;
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let keeper = keeper.clone();
+            tokio::spawn(async move { keeper.access_token().await })
+        })
+        .collect();
+    for task in tasks {
+        let error = task.await.expect("task").expect_err("the refresh failed");
+        assert!(matches!(error, tokenkeep::TokenKeepError::Transient { .. }), "{error:?}");
+    }
+    assert_eq!(fixture.refresh_requests().await, 4, "one refresh: one request and three retries");
+    assert!(keeper.tokens().is_some(), "tokens are kept");
+}

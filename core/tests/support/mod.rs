@@ -1,0 +1,198 @@
+//! Shared helpers of the integration tests: a fixture authorization server
+//! on loopback, steered through its HTTP admin API (as the tests of every
+//! other language steer it), sessions built against it, and a listener that
+//! records events.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use tokenkeep::{
+    ClientConfig, ManualClock, RefreshFailure, RefreshPolicy, SessionListener, TokenKeeper, TokenKeeperBuilder,
+    TokensChanged,
+};
+use tokenkeep_fixture_server::{spawn, RunningServer, ServerConfig};
+
+/// A fixture server and an HTTP client for its admin API.
+pub struct Fixture {
+    pub server: RunningServer,
+    http: reqwest::Client,
+}
+
+impl Fixture {
+    pub fn start() -> Self {
+        Self::start_with(ServerConfig::default())
+    }
+
+    pub fn start_with(config: ServerConfig) -> Self {
+        let server = spawn(config).expect("fixture server starts");
+        Fixture { server, http: reqwest::Client::new() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// `GET /stats`.
+    pub async fn stats(&self) -> Value {
+        self.http.get(self.url("/stats")).send().await.expect("stats").json().await.expect("stats json")
+    }
+
+    pub async fn refresh_requests(&self) -> u64 {
+        self.stats().await["token_requests"]["refresh_token"].as_u64().expect("count")
+    }
+
+    pub async fn token_requests(&self) -> u64 {
+        self.stats().await["token_requests"]["total"].as_u64().expect("count")
+    }
+
+    /// `POST /admin/faults`.
+    pub async fn fault(&self, spec: Value) {
+        let status = self.http.post(self.url("/admin/faults")).json(&spec).send().await.expect("fault").status();
+        assert!(status.is_success(), "queueing a fault failed: {status}");
+    }
+
+    /// `POST /admin/clients`.
+    pub async fn client(&self, spec: Value) {
+        let status = self.http.post(self.url("/admin/clients")).json(&spec).send().await.expect("client").status();
+        assert!(status.is_success(), "registering a client failed: {status}");
+    }
+
+    pub async fn admin(&self, path: &str) {
+        let status = self.http.post(self.url(path)).send().await.expect("admin").status();
+        assert!(status.is_success(), "{path} failed: {status}");
+    }
+
+    /// `GET /admin/token-requests`.
+    pub async fn token_request_log(&self) -> Vec<Value> {
+        let v: Value = self.http.get(self.url("/admin/token-requests")).send().await.expect("log").json().await.expect("json");
+        v.as_array().cloned().unwrap_or_default()
+    }
+
+    /// `POST /introspect`: whether the server considers `token` active.
+    pub async fn is_active(&self, token: &str) -> bool {
+        let v: Value = self
+            .http
+            .post(self.url("/introspect"))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .expect("introspect")
+            .json()
+            .await
+            .expect("json");
+        v["active"].as_bool().expect("active field")
+    }
+
+    /// Gets a fresh token set for `client_id` (public client) through the
+    /// sign-in flow, the way an app would before handing it to tokenkeep.
+    pub async fn sign_in_tokens(&self, client_id: &str) -> Value {
+        let verifier = "a-test-verifier-that-is-long-enough-for-rfc-7636-0123";
+        let challenge = tokenkeep_fixture_server::pkce_s256(verifier);
+        let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let response = no_redirect
+            .get(self.url("/authorize"))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", client_id),
+                ("redirect_uri", "app://callback"),
+                ("state", "s"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ])
+            .send()
+            .await
+            .expect("authorize");
+        let location = response.headers()["location"].to_str().expect("location").to_owned();
+        let code = url::Url::parse(&location)
+            .expect("callback url")
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .expect("code");
+        self.http
+            .post(self.url("/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", "app://callback"),
+                ("code_verifier", verifier),
+                ("client_id", client_id),
+            ])
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json")
+    }
+}
+
+/// A client config for `client_id` at `fixture`, with its API origin allowed.
+pub fn config(fixture: &Fixture, client_id: &str) -> ClientConfig {
+    ClientConfig {
+        revocation_endpoint: Some(fixture.url("/revoke")),
+        authorization_endpoint: Some(fixture.url("/authorize")),
+        redirect_uri: Some("app://callback".into()),
+        api_origins: vec![fixture.server.base_url()],
+        ..ClientConfig::new(fixture.url("/token"), client_id)
+    }
+}
+
+/// A policy with short backoffs so retry tests run fast.
+pub fn fast_policy() -> RefreshPolicy {
+    RefreshPolicy { initial_backoff_ms: 10, max_backoff_ms: 50, ..RefreshPolicy::default() }
+}
+
+/// A keeper for the public client on a manual clock, signed in with real
+/// tokens from the server.
+pub async fn signed_in_keeper(fixture: &Fixture) -> (Arc<TokenKeeper>, Arc<ManualClock>, Arc<RecordingListener>) {
+    let clock = ManualClock::new();
+    let listener = Arc::new(RecordingListener::default());
+    let keeper = TokenKeeperBuilder::new(config(fixture, "public-app"))
+        .policy(fast_policy())
+        .manual_clock(clock.clone())
+        .listener(listener.clone())
+        .build()
+        .expect("builds");
+    let tokens = fixture.sign_in_tokens("public-app").await;
+    keeper.set_token_response(tokens.to_string()).expect("set tokens");
+    (keeper, clock, listener)
+}
+
+/// Records every event it is told.
+#[derive(Default)]
+pub struct RecordingListener {
+    pub changed: Mutex<Vec<TokensChanged>>,
+    pub expired: Mutex<Vec<String>>,
+    pub failed: Mutex<Vec<RefreshFailure>>,
+}
+
+impl SessionListener for RecordingListener {
+    fn on_tokens_changed(&self, event: TokensChanged) {
+        self.changed.lock().push(event);
+    }
+    fn on_session_expired(&self, message: String) {
+        self.expired.lock().push(message);
+    }
+    fn on_refresh_failed(&self, failure: RefreshFailure) {
+        self.failed.lock().push(failure);
+    }
+}
+
+/// Waits (bounded: 5 s) until `condition` holds; listeners are called on
+/// their own thread, so events arrive shortly after the call that caused them.
+pub fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+pub fn json_body(response: &tokenkeep::HttpResponse) -> Value {
+    serde_json::from_slice(&response.body).unwrap_or_else(|_| json!(null))
+}
