@@ -1,0 +1,128 @@
+//! Runs the `tokenkeep-fixture-server` binary the way other languages' test suites
+//! do: read the one `listening on` line, talk to it, and check that it exits when
+//! its stdin closes (or on SIGTERM).
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tokenkeep-fixture-server");
+
+/// Starts the binary and returns it with the base URL from its one stdout line.
+fn launch(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("one line");
+    let base = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    assert!(!base.ends_with(":0"));
+    (child, base)
+}
+
+/// Waits up to 10 s for the child to exit.
+fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn exits_when_stdin_closes() {
+    let (mut child, base) = launch(&["--port", "0"]);
+    let stats: serde_json::Value = reqwest::get(format!("{base}/stats"))
+        .await
+        .expect("stats request")
+        .json()
+        .await
+        .expect("stats JSON");
+    assert_eq!(stats["token_requests"]["total"], 0);
+    drop(child.stdin.take());
+    assert!(wait_for_exit(&mut child).success());
+}
+
+#[tokio::test]
+async fn startup_fault_and_extra_client() {
+    let (mut child, base) = launch(&[
+        "--port",
+        "0",
+        "--fail-next",
+        "1",
+        "--fail-status",
+        "503",
+        "--fail-retry-after",
+        "3",
+        "--client",
+        "extra:extra-secret",
+        "--response-style",
+        "string-expires-in",
+        "--access-ttl",
+        "120",
+        "--no-rotation",
+    ]);
+    let http = reqwest::Client::new();
+    let token = || {
+        http.post(format!("{base}/token"))
+            .basic_auth("extra", Some("extra-secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    };
+    let first = token().await.expect("request");
+    assert_eq!(first.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(first.headers()["retry-after"], "3");
+    let second: serde_json::Value = token().await.expect("request").json().await.expect("JSON");
+    assert_eq!(second["expires_in"], "120");
+    drop(child.stdin.take());
+    assert!(wait_for_exit(&mut child).success());
+}
+
+#[cfg(unix)]
+#[test]
+fn exits_on_sigterm_when_not_watching_stdin() {
+    let (mut child, _base) = launch(&["--no-stdin-watch"]);
+    drop(child.stdin.take());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "stdin EOF must be ignored"
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    assert!(wait_for_exit(&mut child).success());
+}
+
+#[test]
+fn rejects_bad_flags() {
+    let output = Command::new(BIN)
+        .args(["--response-style", "shouty"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("binary runs");
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+}
