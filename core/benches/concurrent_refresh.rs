@@ -25,7 +25,10 @@ fn refresh_count(http: &reqwest::Client, runtime: &tokio::runtime::Runtime, url:
 
 fn concurrent_refresh(c: &mut Criterion) {
     let server = spawn(ServerConfig::default()).expect("fixture server");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let http = reqwest::Client::new();
     let clock = ManualClock::new();
     // A confidential client signed in through the fixture's test sign-in, so
@@ -37,7 +40,10 @@ fn concurrent_refresh(c: &mut Criterion) {
         .expect("builds");
     let signed_in = runtime.block_on(async {
         let verifier = "bench-verifier-0123456789012345678901234567890123";
-        let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let no_redirect = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
         let location = no_redirect
             .get(server.url("/authorize"))
             .query(&[
@@ -54,10 +60,21 @@ fn concurrent_refresh(c: &mut Criterion) {
             .to_str()
             .expect("location")
             .to_owned();
-        let code = url::Url::parse(&location).expect("url").query_pairs().find(|(k, _)| k == "code").expect("code").1.into_owned();
+        let code = url::Url::parse(&location)
+            .expect("url")
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .expect("code")
+            .1
+            .into_owned();
         http.post(server.url("/token"))
             .basic_auth("confidential-app", Some("confidential-secret"))
-            .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "app://cb"), ("code_verifier", verifier)])
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "app://cb"),
+                ("code_verifier", verifier),
+            ])
             .send()
             .await
             .expect("token")

@@ -15,10 +15,17 @@ fn fresh_token(c: &mut Criterion) {
         .build()
         .expect("builds");
     keeper
-        .set_tokens("at_".to_owned() + &"x".repeat(40), Some("rt_benchmark".into()), Some(3_600), None)
+        .set_tokens(
+            "at_".to_owned() + &"x".repeat(40),
+            Some("rt_benchmark".into()),
+            Some(3_600),
+            None,
+        )
         .expect("set");
 
-    c.bench_function("access_token_blocking (fresh)", |b| b.iter(|| keeper.access_token_blocking().expect("token")));
+    c.bench_function("access_token_blocking (fresh)", |b| {
+        b.iter(|| keeper.access_token_blocking().expect("token"))
+    });
     c.bench_function("access_token async (fresh)", |b| {
         b.iter(|| futures::executor::block_on(keeper.access_token()).expect("token"))
     });

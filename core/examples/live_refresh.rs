@@ -37,26 +37,44 @@ impl SessionListener for PrintingListener {
         );
     }
     fn on_session_expired(&self, message: String) {
-        println!("  [{:>5.2}s] event: session expired: {message}", self.started.elapsed().as_secs_f64());
+        println!(
+            "  [{:>5.2}s] event: session expired: {message}",
+            self.started.elapsed().as_secs_f64()
+        );
     }
     fn on_refresh_failed(&self, failure: RefreshFailure) {
-        println!("  [{:>5.2}s] event: refresh failed: {}", self.started.elapsed().as_secs_f64(), failure.message);
+        println!(
+            "  [{:>5.2}s] event: refresh failed: {}",
+            self.started.elapsed().as_secs_f64(),
+            failure.message
+        );
     }
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// A short, non-reversible name for a token, so the demo can show that it
 /// changed without printing it.
 fn fingerprint(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = spawn(ServerConfig {
-        clients: vec![ClientSpec { access_ttl_secs: Some(5), refresh_ttl_secs: Some(60), ..ClientSpec::public("demo-app") }],
+        clients: vec![ClientSpec {
+            access_ttl_secs: Some(5),
+            refresh_ttl_secs: Some(60),
+            ..ClientSpec::public("demo-app")
+        }],
         ..ServerConfig::default()
     })?;
     println!("fixture authorization server: {}", server.base_url());
@@ -70,7 +88,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..ClientConfig::new(server.url("/token"), "demo-app")
     };
     let keeper = TokenKeeperBuilder::new(config)
-        .policy(RefreshPolicy { proactive_refresh: true, ..RefreshPolicy::default() })
+        .policy(RefreshPolicy {
+            proactive_refresh: true,
+            ..RefreshPolicy::default()
+        })
         .listener(Arc::new(PrintingListener { started }))
         .build()?;
 
@@ -93,7 +114,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let revoked = keeper.logout_blocking()?;
-    println!("logged out (revoked at the server: {revoked}); state {:?}", keeper.state());
+    println!(
+        "logged out (revoked at the server: {revoked}); state {:?}",
+        keeper.state()
+    );
     std::thread::sleep(Duration::from_millis(100));
     Ok(())
 }
@@ -104,9 +128,14 @@ mod browser {
     pub fn follow_to_callback(url: &str) -> Result<String, Box<dyn std::error::Error>> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         runtime.block_on(async {
-            let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?;
             let response = client.get(url).send().await?;
-            let location = response.headers().get("location").ok_or("no redirect from the authorization endpoint")?;
+            let location = response
+                .headers()
+                .get("location")
+                .ok_or("no redirect from the authorization endpoint")?;
             Ok(location.to_str()?.to_owned())
         })
     }

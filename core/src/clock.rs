@@ -67,7 +67,9 @@ impl ManualClock {
     /// A manual clock that starts at `unix_ms`.
     #[uniffi::constructor]
     pub fn starting_at(unix_ms: i64) -> Arc<Self> {
-        Arc::new(ManualClock { now_ms: AtomicI64::new(unix_ms) })
+        Arc::new(ManualClock {
+            now_ms: AtomicI64::new(unix_ms),
+        })
     }
 
     /// The clock's current time in Unix milliseconds.

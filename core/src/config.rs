@@ -127,11 +127,9 @@ impl ValidatedConfig {
             (None, false) => ClientAuthMethod::None,
             (Some(ClientAuthMethod::None), _) => ClientAuthMethod::None,
             (Some(method), true) => method,
-            (Some(method), false) => {
-                return Err(Error::configuration(format!(
-                    "auth_method {method:?} needs a client secret; give one to the builder or use ClientAuthMethod::None"
-                )))
-            }
+            (Some(method), false) => return Err(Error::configuration(format!(
+                "auth_method {method:?} needs a client secret; give one to the builder or use ClientAuthMethod::None"
+            ))),
         };
         if config.client_credentials && !has_secret {
             return Err(Error::configuration(
@@ -163,7 +161,7 @@ impl ValidatedConfig {
     /// Whether the access token may be sent to `url`'s origin.
     pub(crate) fn allows_origin(&self, url: &Url) -> bool {
         let origin = origin_of(url);
-        self.api_origins.iter().any(|o| *o == origin)
+        self.api_origins.contains(&origin)
     }
 }
 
@@ -182,7 +180,9 @@ pub(crate) fn secure_url(raw: &str, what: &str) -> Result<Url, Error> {
             "{what} must use https; plain http is allowed only for loopback hosts (127.0.0.1, ::1, localhost), got {}",
             origin_of(&url)
         ))),
-        other => Err(Error::configuration(format!("{what} must be an https URL, got scheme `{other}`"))),
+        other => Err(Error::configuration(format!(
+            "{what} must be an https URL, got scheme `{other}`"
+        ))),
     }
 }
 
@@ -201,7 +201,12 @@ mod tests {
 
     #[test]
     fn https_is_required_except_for_loopback() {
-        for ok in ["https://auth.example.com/token", "http://127.0.0.1:8080/token", "http://localhost/t", "http://[::1]:9/t"] {
+        for ok in [
+            "https://auth.example.com/token",
+            "http://127.0.0.1:8080/token",
+            "http://localhost/t",
+            "http://[::1]:9/t",
+        ] {
             assert!(secure_url(ok, "token_endpoint").is_ok(), "{ok}");
         }
         let err = secure_url("http://auth.example.com/token", "token_endpoint").expect_err("http");
@@ -213,16 +218,28 @@ mod tests {
     #[test]
     fn auth_method_defaults_follow_the_secret() {
         let c = ClientConfig::new("https://a.example/token", "app");
-        assert_eq!(ValidatedConfig::check(c.clone(), true).expect("ok").auth_method, ClientAuthMethod::ClientSecretBasic);
-        assert_eq!(ValidatedConfig::check(c.clone(), false).expect("ok").auth_method, ClientAuthMethod::None);
-        let post = ClientConfig { auth_method: Some(ClientAuthMethod::ClientSecretPost), ..c };
+        assert_eq!(
+            ValidatedConfig::check(c.clone(), true).expect("ok").auth_method,
+            ClientAuthMethod::ClientSecretBasic
+        );
+        assert_eq!(
+            ValidatedConfig::check(c.clone(), false).expect("ok").auth_method,
+            ClientAuthMethod::None
+        );
+        let post = ClientConfig {
+            auth_method: Some(ClientAuthMethod::ClientSecretPost),
+            ..c
+        };
         assert!(ValidatedConfig::check(post, false).is_err());
     }
 
     #[test]
     fn origins_are_normalised() {
         let c = ClientConfig {
-            api_origins: vec!["https://api.example.com/".into(), "https://API.example.com:443/v1".into()],
+            api_origins: vec![
+                "https://api.example.com/".into(),
+                "https://API.example.com:443/v1".into(),
+            ],
             ..ClientConfig::new("https://a.example/token", "app")
         };
         let v = ValidatedConfig::check(c, false).expect("ok");

@@ -97,9 +97,17 @@ pub(crate) enum Error {
     /// RFC 6749 §5.2 `invalid_client`: the client's credentials were rejected.
     InvalidClient { status: u16, description: Option<String> },
     /// Another RFC 6749 §5.2 error code.
-    OAuth { status: u16, code: String, description: Option<String> },
+    OAuth {
+        status: u16,
+        code: String,
+        description: Option<String>,
+    },
     /// A non-2xx answer without a usable OAuth error body.
-    HttpStatus { status: u16, retry_after_secs: Option<u64>, body_hint: String },
+    HttpStatus {
+        status: u16,
+        retry_after_secs: Option<u64>,
+        body_hint: String,
+    },
     /// The request never got a complete answer.
     Transport { kind: TransportKind, detail: String },
     /// A 2xx answer whose body cannot be used.
@@ -220,7 +228,9 @@ impl From<Error> for TokenKeepError {
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for TokenKeepError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        TokenKeepError::Internal { message: format!("a foreign callback failed: {}", e.reason) }
+        TokenKeepError::Internal {
+            message: format!("a foreign callback failed: {}", e.reason),
+        }
     }
 }
 
@@ -246,7 +256,10 @@ pub(crate) fn transport_error(error: reqwest::Error, origin: &str) -> Error {
         }
         source = cause.source();
     }
-    Error::Transport { kind, detail: format!("{detail} [{origin}]") }
+    Error::Transport {
+        kind,
+        detail: format!("{detail} [{origin}]"),
+    }
 }
 
 #[cfg(test)]
@@ -255,7 +268,10 @@ mod tests {
 
     #[test]
     fn invalid_grant_means_sign_in_again() {
-        let e: TokenKeepError = Error::InvalidGrant { description: Some("reused".into()) }.into();
+        let e: TokenKeepError = Error::InvalidGrant {
+            description: Some("reused".into()),
+        }
+        .into();
         assert!(matches!(e, TokenKeepError::SessionExpired { .. }));
         assert!(e.to_string().contains("sign in again"));
     }
@@ -263,14 +279,25 @@ mod tests {
     #[test]
     fn server_errors_and_429_are_transient() {
         for status in [500u16, 502, 503, 429] {
-            let e = Error::HttpStatus { status, retry_after_secs: Some(2), body_hint: String::new() };
+            let e = Error::HttpStatus {
+                status,
+                retry_after_secs: Some(2),
+                body_hint: String::new(),
+            };
             assert!(e.is_transient());
             assert!(matches!(
                 TokenKeepError::from(e),
-                TokenKeepError::Transient { retry_after_secs: Some(2), .. }
+                TokenKeepError::Transient {
+                    retry_after_secs: Some(2),
+                    ..
+                }
             ));
         }
-        let e = Error::HttpStatus { status: 404, retry_after_secs: None, body_hint: String::new() };
+        let e = Error::HttpStatus {
+            status: 404,
+            retry_after_secs: None,
+            body_hint: String::new(),
+        };
         assert!(!e.is_transient());
     }
 }

@@ -67,7 +67,9 @@ impl TokenKeeper {
         if let Some(answer) = self.session.try_fresh(0) {
             return answer.map(access_token_of).map_err(Into::into);
         }
-        on_runtime(self.session.clone().valid_tokens(0)).await.map(access_token_of)
+        on_runtime(self.session.clone().valid_tokens(0))
+            .await
+            .map(access_token_of)
     }
 
     /// Blocking [`access_token`](Self::access_token).
@@ -156,12 +158,21 @@ impl TokenKeeper {
     /// Exchanges an authorization code with its PKCE verifier (for apps that
     /// kept `state` and `code_verifier` across a restart).
     pub async fn exchange_code(&self, code: String, code_verifier: String) -> Result<Arc<TokenSet>, TokenKeepError> {
-        on_runtime(self.session.clone().exchange_code(Secret::new(code), Secret::new(code_verifier))).await
+        on_runtime(
+            self.session
+                .clone()
+                .exchange_code(Secret::new(code), Secret::new(code_verifier)),
+        )
+        .await
     }
 
     /// Blocking [`exchange_code`](Self::exchange_code).
     pub fn exchange_code_blocking(&self, code: String, code_verifier: String) -> Result<Arc<TokenSet>, TokenKeepError> {
-        blocking(self.session.clone().exchange_code(Secret::new(code), Secret::new(code_verifier)))
+        blocking(
+            self.session
+                .clone()
+                .exchange_code(Secret::new(code), Secret::new(code_verifier)),
+        )
     }
 
     /// Hands over tokens obtained elsewhere; they are stored and used from now on.
@@ -172,7 +183,13 @@ impl TokenKeeper {
         expires_in_secs: Option<u64>,
         scope: Option<String>,
     ) -> Result<Arc<TokenSet>, TokenKeepError> {
-        let tokens = TokenSet::bearer(access_token, refresh_token, expires_in_secs, scope, self.session.now_ms());
+        let tokens = TokenSet::bearer(
+            access_token,
+            refresh_token,
+            expires_in_secs,
+            scope,
+            self.session.now_ms(),
+        );
         self.session.set_tokens(tokens, ChangeReason::Set).map_err(Into::into)
     }
 
@@ -225,6 +242,11 @@ impl fmt::Debug for TokenKeeper {
 
 impl fmt::Display for TokenKeeper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TokenKeeper(account `{}`, {:?})", self.session.account(), self.session.state())
+        write!(
+            f,
+            "TokenKeeper(account `{}`, {:?})",
+            self.session.account(),
+            self.session.state()
+        )
     }
 }

@@ -71,13 +71,15 @@ type Job = Box<dyn FnOnce() + Send>;
 /// The dispatch thread shared by all sessions, started on first use.
 static DISPATCH: Lazy<Mutex<Option<Sender<Job>>>> = Lazy::new(|| {
     let (sender, receiver) = channel::<Job>();
-    let started = std::thread::Builder::new().name("tokenkeep-events".into()).spawn(move || {
-        while let Ok(job) = receiver.recv() {
-            if catch_unwind(AssertUnwindSafe(job)).is_err() {
-                tracing::warn!("a session listener panicked; the event was dropped for that listener");
+    let started = std::thread::Builder::new()
+        .name("tokenkeep-events".into())
+        .spawn(move || {
+            while let Ok(job) = receiver.recv() {
+                if catch_unwind(AssertUnwindSafe(job)).is_err() {
+                    tracing::warn!("a session listener panicked; the event was dropped for that listener");
+                }
             }
-        }
-    });
+        });
     Mutex::new(started.ok().map(|_| sender))
 });
 

@@ -48,9 +48,10 @@ impl AuthorizationRequest {
     /// Builds a sign-in attempt for `config` with `extra` query parameters
     /// (for example `prompt`, `login_hint`).
     pub(crate) fn build(config: &ValidatedConfig, extra: &[(String, String)]) -> Result<Arc<Self>, Error> {
-        let endpoint = config.authorization_endpoint.clone().ok_or_else(|| {
-            Error::configuration("sign-in needs `authorization_endpoint` in the client config")
-        })?;
+        let endpoint = config
+            .authorization_endpoint
+            .clone()
+            .ok_or_else(|| Error::configuration("sign-in needs `authorization_endpoint` in the client config"))?;
         let redirect_uri = config
             .redirect_uri
             .clone()
@@ -74,7 +75,12 @@ impl AuthorizationRequest {
                 query.append_pair(name, value);
             }
         }
-        Ok(Arc::new(AuthorizationRequest { url: url.into(), state, redirect_uri, code_verifier }))
+        Ok(Arc::new(AuthorizationRequest {
+            url: url.into(),
+            state,
+            redirect_uri,
+            code_verifier,
+        }))
     }
 
     pub(crate) fn verifier(&self) -> &Secret {
@@ -107,14 +113,17 @@ impl AuthorizationRequest {
     /// Reads the code from the URL the browser was redirected to, after
     /// checking `state` and any `error` the server sent.
     pub fn code_from_callback(&self, callback_url: String) -> Result<String, crate::TokenKeepError> {
-        code_from_callback(&callback_url, &self.state).map(|s| s.expose().to_owned()).map_err(Into::into)
+        code_from_callback(&callback_url, &self.state)
+            .map(|s| s.expose().to_owned())
+            .map_err(Into::into)
     }
 }
 
 /// Reads the code from a redirect URI callback (RFC 6749 §4.1.2).
 pub(crate) fn code_from_callback(callback_url: &str, expected_state: &str) -> Result<Secret, Error> {
-    let url = Url::parse(callback_url)
-        .map_err(|e| Error::Authorization { detail: format!("the callback is not a valid URL: {e}") })?;
+    let url = Url::parse(callback_url).map_err(|e| Error::Authorization {
+        detail: format!("the callback is not a valid URL: {e}"),
+    })?;
     let mut code = None;
     let mut state = None;
     let mut error = None;
@@ -130,14 +139,18 @@ pub(crate) fn code_from_callback(callback_url: &str, expected_state: &str) -> Re
     }
     if let Some(error) = error {
         let description = error_description.map(|d| format!(" ({d})")).unwrap_or_default();
-        return Err(Error::Authorization { detail: format!("the authorization server answered `{error}`{description}") });
+        return Err(Error::Authorization {
+            detail: format!("the authorization server answered `{error}`{description}"),
+        });
     }
     if state.as_deref() != Some(expected_state) {
         return Err(Error::Authorization {
             detail: "the callback's `state` does not match this sign-in attempt (a stale or forged callback); start the sign-in again".into(),
         });
     }
-    code.ok_or_else(|| Error::Authorization { detail: "the callback carries no `code`".into() })
+    code.ok_or_else(|| Error::Authorization {
+        detail: "the callback carries no `code`".into(),
+    })
 }
 
 impl fmt::Debug for AuthorizationRequest {
@@ -180,7 +193,10 @@ mod tests {
     fn callback_checks_state_and_errors() {
         let ok = code_from_callback("app://cb?code=abc&state=s1", "s1").expect("code");
         assert_eq!(ok.expose(), "abc");
-        assert!(matches!(code_from_callback("app://cb?code=abc&state=s2", "s1"), Err(Error::Authorization { .. })));
+        assert!(matches!(
+            code_from_callback("app://cb?code=abc&state=s2", "s1"),
+            Err(Error::Authorization { .. })
+        ));
         let denied = code_from_callback("app://cb?error=access_denied&state=s1", "s1").expect_err("denied");
         assert!(denied.to_string().contains("access_denied"));
     }

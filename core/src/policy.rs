@@ -105,7 +105,11 @@ impl RefreshPolicy {
             .saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
         let capped = exp.min(self.max_backoff_ms);
         let half = capped / 2;
-        let jitter = if half == 0 { 0 } else { rand::random::<u64>() % (half + 1) };
+        let jitter = if half == 0 {
+            0
+        } else {
+            rand::random::<u64>() % (half + 1)
+        };
         Duration::from_millis(half + jitter)
     }
 

@@ -54,9 +54,10 @@ where
     async move {
         match handle?.await {
             Ok(result) => result,
-            Err(join_error) if join_error.is_panic() => {
-                Err(Error::internal(format!("a tokenkeep task panicked: {}", panic_message(join_error.into_panic()))))
-            }
+            Err(join_error) if join_error.is_panic() => Err(Error::internal(format!(
+                "a tokenkeep task panicked: {}",
+                panic_message(join_error.into_panic())
+            ))),
             Err(_) => Err(Error::internal("a tokenkeep task was cancelled")),
         }
     }

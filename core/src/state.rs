@@ -117,10 +117,22 @@ mod tests {
         let t = TokenSet::bearer("at", Some("rt".into()), Some(3600), None, 0);
         assert_eq!(observe(Phase::Active, None, false, 0, &p), SessionState::Empty);
         assert_eq!(observe(Phase::Active, Some(&t), false, 0, &p), SessionState::Valid);
-        assert_eq!(observe(Phase::Active, Some(&t), false, 3_550_000, &p), SessionState::RefreshDue);
-        assert_eq!(observe(Phase::Active, Some(&t), false, 3_595_000, &p), SessionState::Expired);
-        assert_eq!(observe(Phase::Active, Some(&t), true, 3_595_000, &p), SessionState::Refreshing);
-        assert_eq!(observe(Phase::SessionExpired, None, false, 0, &p), SessionState::SessionExpired);
+        assert_eq!(
+            observe(Phase::Active, Some(&t), false, 3_550_000, &p),
+            SessionState::RefreshDue
+        );
+        assert_eq!(
+            observe(Phase::Active, Some(&t), false, 3_595_000, &p),
+            SessionState::Expired
+        );
+        assert_eq!(
+            observe(Phase::Active, Some(&t), true, 3_595_000, &p),
+            SessionState::Refreshing
+        );
+        assert_eq!(
+            observe(Phase::SessionExpired, None, false, 0, &p),
+            SessionState::SessionExpired
+        );
         assert_eq!(observe(Phase::LoggedOut, None, false, 0, &p), SessionState::LoggedOut);
     }
 }

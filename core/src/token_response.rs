@@ -124,7 +124,12 @@ pub(crate) fn parse_token_response(
 
     let access_token = match fields.remove(&mapping.access_token) {
         Some(Value::String(s)) if !s.is_empty() => Secret::new(s),
-        Some(_) => return Err(malformed(&format!("`{}` is not a non-empty string", mapping.access_token))),
+        Some(_) => {
+            return Err(malformed(&format!(
+                "`{}` is not a non-empty string",
+                mapping.access_token
+            )))
+        }
         None => {
             return Err(malformed(&format!(
                 "the answer has no `{}` field (fields present: {})",
@@ -181,13 +186,7 @@ pub(crate) fn parse_token_response(
     let scope = match fields.remove(&mapping.scope) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
-        Some(Value::Array(items)) => Some(
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
+        Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")),
         Some(_) => return Err(malformed(&format!("`{}` is not a string", mapping.scope))),
     };
 
@@ -209,7 +208,9 @@ pub(crate) fn parse_token_response(
 }
 
 fn malformed(detail: &str) -> Error {
-    Error::MalformedResponse { detail: format!("the token endpoint's answer is unusable: {detail}") }
+    Error::MalformedResponse {
+        detail: format!("the token endpoint's answer is unusable: {detail}"),
+    }
 }
 
 fn field_names(fields: &Map<String, Value>) -> String {
@@ -230,7 +231,9 @@ fn describe_json_error(e: &serde_json::Error) -> &'static str {
 
 /// Reads a lifetime in seconds (number or numeric string) as milliseconds.
 fn seconds_field(fields: &mut Map<String, Value>, name: &str) -> Result<Option<i64>, Error> {
-    let Some(value) = fields.remove(name) else { return Ok(None) };
+    let Some(value) = fields.remove(name) else {
+        return Ok(None);
+    };
     let secs = match &value {
         Value::Null => return Ok(None),
         Value::Number(n) => n.as_f64(),
@@ -246,7 +249,9 @@ fn seconds_field(fields: &mut Map<String, Value>, name: &str) -> Result<Option<i
 /// Reads an absolute time (Unix seconds, or milliseconds above 10^11) as
 /// Unix milliseconds.
 fn absolute_field(fields: &mut Map<String, Value>, name: &str) -> Result<Option<i64>, Error> {
-    let Some(value) = fields.remove(name) else { return Ok(None) };
+    let Some(value) = fields.remove(name) else {
+        return Ok(None);
+    };
     let raw = match &value {
         Value::Null => return Ok(None),
         Value::Number(n) => n.as_f64(),
@@ -258,7 +263,9 @@ fn absolute_field(fields: &mut Map<String, Value>, name: &str) -> Result<Option<
             let ms = if t > 1e11 { t } else { t * 1000.0 };
             Ok(Some(ms.min(i64::MAX as f64 / 2.0) as i64))
         }
-        _ => Err(malformed(&format!("`{name}` must be a Unix time in seconds or milliseconds"))),
+        _ => Err(malformed(&format!(
+            "`{name}` must be a Unix time in seconds or milliseconds"
+        ))),
     }
 }
 
@@ -301,12 +308,20 @@ mod tests {
     fn camel_case_with_absolute_expiry_uses_the_server_date() {
         let body = r#"{"accessToken":"at","refreshToken":"rt","accessTokenExpiredAt":1759753535,"refreshTokenExpiredAt":1760358335}"#;
         // The server's Date is 1759749935 (one hour before expiry); our clock is elsewhere.
-        let t = parse_token_response(body.as_bytes(), &ResponseMapping::camel_case(), 42_000, Some(1_759_749_935_000))
-            .expect("parses");
+        let t = parse_token_response(
+            body.as_bytes(),
+            &ResponseMapping::camel_case(),
+            42_000,
+            Some(1_759_749_935_000),
+        )
+        .expect("parses");
         assert_eq!(t.access_token(), "at");
         assert_eq!(t.refresh_token().as_deref(), Some("rt"));
         assert_eq!(t.expires_at_unix_ms(), Some(42_000 + 3_600_000));
-        assert_eq!(t.refresh_token_expires_at_unix_ms(), Some(42_000 + 3_600_000 + 604_800_000));
+        assert_eq!(
+            t.refresh_token_expires_at_unix_ms(),
+            Some(42_000 + 3_600_000 + 604_800_000)
+        );
     }
 
     #[test]

@@ -11,8 +11,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{
-    capped_window_ms, RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION,
-    MAX_REFRESH_AHEAD_FRACTION,
+    capped_window_ms, RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION,
 };
 use crate::secret::Secret;
 
@@ -150,7 +149,11 @@ impl TokenSet {
     /// token expires, whichever comes first.
     pub(crate) fn refresh_due_at_ms(&self, policy: &RefreshPolicy) -> Option<i64> {
         let access_due = self.expires_at_ms.and_then(|expires_at| {
-            let ahead = capped_window_ms(policy.refresh_ahead_secs, MAX_REFRESH_AHEAD_FRACTION, self.lifetime_ms()?);
+            let ahead = capped_window_ms(
+                policy.refresh_ahead_secs,
+                MAX_REFRESH_AHEAD_FRACTION,
+                self.lifetime_ms()?,
+            );
             Some(expires_at - ahead)
         });
         let keepalive_due = match (self.refresh_token.is_some(), self.refresh_token_expires_at_ms) {
@@ -331,7 +334,10 @@ mod tests {
         };
         let t = TokenSet::from_parts(Secret::new("at"), parts, 0);
         let seven_days_minus_59_min = 86_400_000 * 7 - 59 * 60_000;
-        assert_eq!(t.freshness(seven_days_minus_59_min, &policy(), 0), Freshness::RefreshDue);
+        assert_eq!(
+            t.freshness(seven_days_minus_59_min, &policy(), 0),
+            Freshness::RefreshDue
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@ use tokenkeep::{HttpHeader, HttpRequest, TokenKeepError};
 async fn a_request_carries_the_bearer_token() {
     let fixture = Fixture::start();
     let (keeper, _, _) = signed_in_keeper(&fixture).await;
-    let response = keeper.send(HttpRequest::get(fixture.url("/api/me"))).await.expect("sent");
+    let response = keeper
+        .send(HttpRequest::get(fixture.url("/api/me")))
+        .await
+        .expect("sent");
     assert_eq!(response.status, 200);
     assert_eq!(json_body(&response)["client_id"], "public-app");
     assert_eq!(fixture.stats().await["api_requests_with_authorization"], 1);
@@ -23,7 +26,10 @@ async fn a_401_refreshes_once_and_retries_once() {
     let old = keeper.access_token().await.expect("token");
     // The server invalidates every access token; the client still thinks its token is fresh.
     fixture.admin("/admin/expire-access-tokens").await;
-    let response = keeper.send(HttpRequest::get(fixture.url("/api/me"))).await.expect("sent");
+    let response = keeper
+        .send(HttpRequest::get(fixture.url("/api/me")))
+        .await
+        .expect("sent");
     assert_eq!(response.status, 200, "the retry succeeded");
     assert_ne!(keeper.access_token().await.expect("token"), old);
     assert_eq!(fixture.refresh_requests().await, 1);
@@ -38,7 +44,10 @@ async fn a_401_after_the_server_revoked_everything_ends_the_session_without_a_se
     fixture.admin("/admin/revoke-all").await;
     let result = keeper.send(HttpRequest::get(fixture.url("/api/me"))).await;
     // The refresh presents a revoked refresh token: the session ends.
-    assert!(matches!(result, Err(TokenKeepError::SessionExpired { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(TokenKeepError::SessionExpired { .. })),
+        "{result:?}"
+    );
     assert_eq!(fixture.stats().await["api_requests"], 1, "no retry without a new token");
 }
 
@@ -47,7 +56,10 @@ async fn the_token_is_never_sent_to_an_origin_outside_api_origins() {
     let fixture = Fixture::start();
     let other = Fixture::start();
     let (keeper, _, _) = signed_in_keeper(&fixture).await;
-    let error = keeper.send(HttpRequest::get(other.url("/api/me"))).await.expect_err("refused");
+    let error = keeper
+        .send(HttpRequest::get(other.url("/api/me")))
+        .await
+        .expect_err("refused");
     assert!(matches!(error, TokenKeepError::Configuration { .. }), "{error:?}");
     assert!(error.to_string().contains("api_origins"), "{error}");
     assert_eq!(other.stats().await["api_requests"], 0, "nothing was sent");
@@ -59,7 +71,11 @@ async fn a_redirect_to_another_origin_drops_the_authorization_header() {
     let other = Fixture::start();
     let (keeper, _, _) = signed_in_keeper(&fixture).await;
     let target = other.url("/api/me");
-    let url = format!("{}?to={}", fixture.url("/api/redirect"), url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>());
+    let url = format!(
+        "{}?to={}",
+        fixture.url("/api/redirect"),
+        url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
+    );
     let response = keeper.send(HttpRequest::get(url)).await.expect("followed");
     assert_eq!(response.status, 401, "the other origin saw no token");
     assert_eq!(response.url, target);
@@ -73,7 +89,10 @@ async fn a_caller_supplied_authorization_header_is_replaced() {
     let fixture = Fixture::start();
     let (keeper, _, _) = signed_in_keeper(&fixture).await;
     let request = HttpRequest {
-        headers: vec![HttpHeader { name: "Authorization".into(), value: "Bearer forged".into() }],
+        headers: vec![HttpHeader {
+            name: "Authorization".into(),
+            value: "Bearer forged".into(),
+        }],
         ..HttpRequest::get(fixture.url("/api/me"))
     };
     assert_eq!(keeper.send(request).await.expect("sent").status, 200);
@@ -86,7 +105,9 @@ async fn http_to_a_remote_host_is_refused() {
         api_origins: vec!["http://api.example.com".into()],
         ..config(&fixture, "public-app")
     };
-    let error = tokenkeep::TokenKeeperBuilder::new(config).build().expect_err("http api origin");
+    let error = tokenkeep::TokenKeeperBuilder::new(config)
+        .build()
+        .expect_err("http api origin");
     assert!(matches!(error, TokenKeepError::Configuration { .. }), "{error:?}");
     assert!(error.to_string().contains("https"), "{error}");
 }

@@ -41,12 +41,18 @@ async fn tokens_keepers_requests_and_errors_never_show_a_secret() {
     texts.push(format!("{e:?} {e}"));
     // A server that echoes the refresh token in its error description.
     let echo = format!("refresh token {} is not acceptable", secrets[1]);
-    fixture.fault(json!({"status": 400, "body": json!({"error": "invalid_request", "error_description": echo}).to_string()})).await;
+    fixture
+        .fault(
+            json!({"status": 400, "body": json!({"error": "invalid_request", "error_description": echo}).to_string()}),
+        )
+        .await;
     let e = keeper.access_token().await.expect_err("echo");
     texts.push(format!("{e:?} {e}"));
     assert!(e.to_string().contains("[redacted]"), "{e}");
     // A raw token response that is not JSON, containing a token.
-    let e = keeper.set_token_response(format!("{{\"access_token\": \"{}", secrets[0])).expect_err("bad json");
+    let e = keeper
+        .set_token_response(format!("{{\"access_token\": \"{}", secrets[0]))
+        .expect_err("bad json");
     texts.push(format!("{e:?} {e}"));
     for text in &texts {
         assert_clean(text, &secrets);
@@ -63,9 +69,15 @@ async fn tokens_keepers_requests_and_errors_never_show_a_secret() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_client_secret_never_appears_in_errors() {
     let fixture = Fixture::start();
-    let config = ClientConfig { client_credentials: true, ..config(&fixture, "m2m-client") };
+    let config = ClientConfig {
+        client_credentials: true,
+        ..config(&fixture, "m2m-client")
+    };
     let secret = "s3cr3t-that-must-not-leak".to_owned();
-    let keeper = TokenKeeperBuilder::new(config).client_secret(secret.clone()).build().expect("builds");
+    let keeper = TokenKeeperBuilder::new(config)
+        .client_secret(secret.clone())
+        .build()
+        .expect("builds");
     let e = keeper.access_token().await.expect_err("invalid_client");
     assert_clean(&format!("{e:?} {e} {keeper:?}"), &[secret]);
 }

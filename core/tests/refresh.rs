@@ -39,7 +39,11 @@ async fn expired_token_is_refreshed_and_both_tokens_rotate() {
     assert!(!fixture.is_active(&old.refresh_token().expect("old rt")).await);
     assert!(fixture.is_active(&new.refresh_token().expect("new rt")).await);
     eventually("a Refreshed event", || {
-        listener.changed.lock().iter().any(|e| e.reason == ChangeReason::Refreshed && e.has_refresh_token)
+        listener
+            .changed
+            .lock()
+            .iter()
+            .any(|e| e.reason == ChangeReason::Refreshed && e.has_refresh_token)
     });
 }
 
@@ -53,8 +57,15 @@ async fn inside_the_refresh_ahead_window_the_current_token_is_served_while_one_r
     clock.advance_secs(3_600 - 30); // 30 s left: inside the 60 s window, outside the 10 s skew
     assert_eq!(keeper.state(), SessionState::RefreshDue);
     let started = std::time::Instant::now();
-    assert_eq!(keeper.access_token().await.expect("served"), current, "the current token is served");
-    assert!(started.elapsed() < std::time::Duration::from_millis(250), "the caller did not wait");
+    assert_eq!(
+        keeper.access_token().await.expect("served"),
+        current,
+        "the current token is served"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(250),
+        "the caller did not wait"
+    );
     assert_eq!(keeper.state(), SessionState::Refreshing);
     // More callers in the window join the same refresh.
     for _ in 0..20 {
@@ -72,18 +83,26 @@ async fn inside_the_refresh_ahead_window_the_current_token_is_served_while_one_r
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refresh_answer_without_a_refresh_token_keeps_the_old_one() {
     let fixture = Fixture::start();
-    fixture.client(json!({"client_id": "steady-app", "rotation": false})).await;
+    fixture
+        .client(json!({"client_id": "steady-app", "rotation": false}))
+        .await;
     let clock = tokenkeep::ManualClock::new();
     let keeper = tokenkeep::TokenKeeperBuilder::new(config(&fixture, "steady-app"))
         .manual_clock(clock.clone())
         .build()
         .expect("builds");
-    keeper.set_token_response(fixture.sign_in_tokens("steady-app").await.to_string()).expect("set");
+    keeper
+        .set_token_response(fixture.sign_in_tokens("steady-app").await.to_string())
+        .expect("set");
     let refresh_token = keeper.tokens().and_then(|t| t.refresh_token()).expect("rt");
     for round in 1..=3 {
         clock.advance_secs(3_600);
         keeper.access_token().await.expect("refreshed");
-        assert_eq!(keeper.tokens().and_then(|t| t.refresh_token()), Some(refresh_token.clone()), "round {round}");
+        assert_eq!(
+            keeper.tokens().and_then(|t| t.refresh_token()),
+            Some(refresh_token.clone()),
+            "round {round}"
+        );
     }
     assert_eq!(fixture.refresh_requests().await, 3);
 }
@@ -108,11 +127,16 @@ async fn proactive_refresh_runs_without_callers() {
     let fixture = Fixture::start();
     let clock = tokenkeep::ManualClock::new();
     let keeper = tokenkeep::TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .policy(tokenkeep::RefreshPolicy { proactive_refresh: true, ..fast_policy() })
+        .policy(tokenkeep::RefreshPolicy {
+            proactive_refresh: true,
+            ..fast_policy()
+        })
         .manual_clock(clock.clone())
         .build()
         .expect("builds");
-    keeper.set_token_response(fixture.sign_in_tokens("public-app").await.to_string()).expect("set");
+    keeper
+        .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
+        .expect("set");
     let first = keeper.tokens().expect("tokens").access_token();
     clock.advance_secs(3_600 - 30);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -133,13 +157,17 @@ async fn proactive_refresh_runs_without_callers() {
 async fn refresh_token_keepalive_refreshes_before_the_refresh_token_dies() {
     // Access tokens live 30 days here, refresh tokens 2 hours: only keep-alive refreshes.
     let fixture = Fixture::start();
-    fixture.client(json!({"client_id": "long-access", "access_ttl": 2_592_000, "refresh_ttl": 7_200})).await;
+    fixture
+        .client(json!({"client_id": "long-access", "access_ttl": 2_592_000, "refresh_ttl": 7_200}))
+        .await;
     let clock = tokenkeep::ManualClock::new();
     let keeper = tokenkeep::TokenKeeperBuilder::new(config(&fixture, "long-access"))
         .manual_clock(clock.clone())
         .build()
         .expect("builds");
-    keeper.set_token_response(fixture.sign_in_tokens("long-access").await.to_string()).expect("set");
+    keeper
+        .set_token_response(fixture.sign_in_tokens("long-access").await.to_string())
+        .expect("set");
     clock.advance_secs(7_200 - 1_800); // 30 minutes of refresh-token life left (keep-alive window: 1 h)
     assert_eq!(keeper.state(), SessionState::RefreshDue);
     keeper.access_token().await.expect("token");

@@ -24,7 +24,10 @@ async fn reuse_of_a_rotated_refresh_token_ends_the_session() {
         .listener(listener_a.clone())
         .build()
         .expect("a");
-    let b = TokenKeeperBuilder::new(config(&fixture, "public-app")).manual_clock(clock.clone()).build().expect("b");
+    let b = TokenKeeperBuilder::new(config(&fixture, "public-app"))
+        .manual_clock(clock.clone())
+        .build()
+        .expect("b");
     a.set_token_response(tokens.clone()).expect("a set");
     b.set_token_response(tokens).expect("b set");
 
@@ -48,7 +51,10 @@ async fn reuse_of_a_rotated_refresh_token_ends_the_session() {
     // listener is not told again.
     let requests = fixture.token_requests().await;
     for _ in 0..5 {
-        assert!(matches!(a.access_token().await, Err(TokenKeepError::SessionExpired { .. })));
+        assert!(matches!(
+            a.access_token().await,
+            Err(TokenKeepError::SessionExpired { .. })
+        ));
         assert!(matches!(a.refresh().await, Err(TokenKeepError::SessionExpired { .. })));
     }
     assert_eq!(fixture.token_requests().await, requests);
@@ -59,16 +65,28 @@ async fn reuse_of_a_rotated_refresh_token_ends_the_session() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_refresh_token_ends_the_session_and_signing_in_again_revives_it() {
     let fixture = Fixture::start();
-    fixture.client(json!({"client_id": "short-rt", "access_ttl": 1, "refresh_ttl": 1})).await;
+    fixture
+        .client(json!({"client_id": "short-rt", "access_ttl": 1, "refresh_ttl": 1}))
+        .await;
     let store = Arc::new(MemoryStore::new());
-    let keeper = TokenKeeperBuilder::new(config(&fixture, "short-rt")).store(store.clone()).build().expect("builds");
-    keeper.set_token_response(fixture.sign_in_tokens("short-rt").await.to_string()).expect("set");
+    let keeper = TokenKeeperBuilder::new(config(&fixture, "short-rt"))
+        .store(store.clone())
+        .build()
+        .expect("builds");
+    keeper
+        .set_token_response(fixture.sign_in_tokens("short-rt").await.to_string())
+        .expect("set");
     assert_eq!(store.len(), 1);
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
-    let error = keeper.access_token().await.expect_err("refresh token expired at the server");
+    let error = keeper
+        .access_token()
+        .await
+        .expect_err("refresh token expired at the server");
     assert!(matches!(error, TokenKeepError::SessionExpired { .. }), "{error:?}");
     assert!(store.load("default".into()).expect("load").is_none());
-    keeper.set_token_response(fixture.sign_in_tokens("short-rt").await.to_string()).expect("sign in again");
+    keeper
+        .set_token_response(fixture.sign_in_tokens("short-rt").await.to_string())
+        .expect("sign in again");
     assert_eq!(keeper.state(), SessionState::Valid);
     assert_eq!(store.len(), 1);
 }

@@ -25,7 +25,10 @@ async fn a_thousand_concurrent_tasks_on_an_expired_token_make_one_refresh_reques
         tokens.push(task.await.expect("task").expect("token"));
     }
     assert_eq!(fixture.refresh_requests().await, 1, "exactly one refresh request");
-    assert!(tokens.windows(2).all(|w| w[0] == w[1]), "every caller got the same new token");
+    assert!(
+        tokens.windows(2).all(|w| w[0] == w[1]),
+        "every caller got the same new token"
+    );
     assert_eq!(tokens[0], keeper.tokens().expect("tokens").access_token());
 }
 
@@ -70,8 +73,15 @@ async fn concurrent_callers_all_receive_the_error_of_the_one_failed_refresh() {
         .collect();
     for task in tasks {
         let error = task.await.expect("task").expect_err("the refresh failed");
-        assert!(matches!(error, tokenkeep::TokenKeepError::Transient { .. }), "{error:?}");
+        assert!(
+            matches!(error, tokenkeep::TokenKeepError::Transient { .. }),
+            "{error:?}"
+        );
     }
-    assert_eq!(fixture.refresh_requests().await, 4, "one refresh: one request and three retries");
+    assert_eq!(
+        fixture.refresh_requests().await,
+        4,
+        "one refresh: one request and three retries"
+    );
     assert!(keeper.tokens().is_some(), "tokens are kept");
 }

@@ -38,7 +38,11 @@ async fn retry_after_is_honoured() {
     fixture.fault(json!({"status": 429, "retry_after": 1})).await;
     let started = Instant::now();
     keeper.access_token().await.expect("succeeds after waiting");
-    assert!(started.elapsed() >= Duration::from_millis(950), "waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        started.elapsed()
+    );
     assert_eq!(fixture.refresh_requests().await, 2);
 }
 
@@ -52,9 +56,21 @@ async fn a_retry_after_beyond_the_cap_fails_at_once_keeping_the_tokens() {
     let started = Instant::now();
     let error = keeper.access_token().await.expect_err("server asked for an hour");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(error, TokenKeepError::Transient { message: error_message(&error), retry_after_secs: Some(3_600) });
+    assert_eq!(
+        error,
+        TokenKeepError::Transient {
+            message: error_message(&error),
+            retry_after_secs: Some(3_600)
+        }
+    );
     assert_eq!(keeper.tokens().expect("kept").refresh_token(), before.refresh_token());
-    eventually("a refresh-failed event", || listener.failed.lock().iter().any(|f| f.transient && f.retry_after_secs == Some(3_600)));
+    eventually("a refresh-failed event", || {
+        listener
+            .failed
+            .lock()
+            .iter()
+            .any(|f| f.transient && f.retry_after_secs == Some(3_600))
+    });
     // Once the server is back, the same call succeeds.
     keeper.access_token().await.expect("recovers");
 }
@@ -64,7 +80,9 @@ async fn exhausted_retries_keep_the_tokens() {
     let fixture = Fixture::start();
     let (keeper, clock, _) = signed_in_keeper(&fixture).await;
     clock.advance_secs(3_600);
-    fixture.fault(json!({"count": 4, "status": 500, "body": "<html>oops</html>", "content_type": "text/html"})).await;
+    fixture
+        .fault(json!({"count": 4, "status": 500, "body": "<html>oops</html>", "content_type": "text/html"}))
+        .await;
     let error = keeper.access_token().await.expect_err("all attempts fail");
     assert!(matches!(error, TokenKeepError::Transient { .. }), "{error:?}");
     assert!(error.to_string().contains("HTTP 500"), "{error}");
@@ -78,11 +96,17 @@ async fn a_timeout_is_transient() {
     let fixture = Fixture::start();
     let clock = tokenkeep::ManualClock::new();
     let keeper = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .policy(RefreshPolicy { request_timeout_ms: 200, max_retries: 0, ..fast_policy() })
+        .policy(RefreshPolicy {
+            request_timeout_ms: 200,
+            max_retries: 0,
+            ..fast_policy()
+        })
         .manual_clock(clock.clone())
         .build()
         .expect("builds");
-    keeper.set_token_response(fixture.sign_in_tokens("public-app").await.to_string()).expect("set");
+    keeper
+        .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
+        .expect("set");
     clock.advance_secs(3_600);
     fixture.fault(json!({"delay_ms": 1_000})).await;
     let error = keeper.access_token().await.expect_err("times out");
@@ -113,7 +137,10 @@ async fn a_400_with_an_empty_body_is_explained() {
     let error = keeper.access_token().await.expect_err("400");
     assert!(matches!(error, TokenKeepError::Protocol { .. }), "{error:?}");
     let text = error.to_string();
-    assert!(text.contains("HTTP 400") && text.contains("empty body") && text.contains("§5.2"), "{text}");
+    assert!(
+        text.contains("HTTP 400") && text.contains("empty body") && text.contains("§5.2"),
+        "{text}"
+    );
     assert!(keeper.tokens().is_some());
 }
 
@@ -128,7 +155,9 @@ async fn an_unreachable_server_is_transient() {
         .manual_clock(clock.clone())
         .build()
         .expect("builds");
-    keeper.set_tokens("at".into(), Some("rt".into()), Some(60), None).expect("set");
+    keeper
+        .set_tokens("at".into(), Some("rt".into()), Some(60), None)
+        .expect("set");
     clock.advance_secs(120);
     let error = keeper.access_token().await.expect_err("unreachable");
     assert!(matches!(error, TokenKeepError::Transient { .. }), "{error:?}");

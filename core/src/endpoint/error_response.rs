@@ -42,7 +42,11 @@ pub(crate) fn error_from_response(
                     retry_after_secs,
                     body_hint: format!("with OAuth error `{code}`"),
                 },
-                _ => Error::OAuth { status, code, description },
+                _ => Error::OAuth {
+                    status,
+                    code,
+                    description,
+                },
             };
         }
     }
@@ -61,7 +65,11 @@ pub(crate) fn error_from_response(
     } else {
         body_hint
     };
-    Error::HttpStatus { status, retry_after_secs, body_hint }
+    Error::HttpStatus {
+        status,
+        retry_after_secs,
+        body_hint,
+    }
 }
 
 fn shorten(text: &str) -> String {
@@ -79,9 +87,26 @@ mod tests {
 
     #[test]
     fn invalid_grant_and_invalid_client() {
-        let e = error_from_response(400, Some("application/json"), None, br#"{"error":"invalid_grant","error_description":"expired"}"#, &[]);
-        assert_eq!(e, Error::InvalidGrant { description: Some("expired".into()) });
-        let e = error_from_response(401, Some("application/json"), None, br#"{"error":"invalid_client"}"#, &[]);
+        let e = error_from_response(
+            400,
+            Some("application/json"),
+            None,
+            br#"{"error":"invalid_grant","error_description":"expired"}"#,
+            &[],
+        );
+        assert_eq!(
+            e,
+            Error::InvalidGrant {
+                description: Some("expired".into())
+            }
+        );
+        let e = error_from_response(
+            401,
+            Some("application/json"),
+            None,
+            br#"{"error":"invalid_client"}"#,
+            &[],
+        );
         assert!(matches!(e, Error::InvalidClient { status: 401, .. }));
     }
 
@@ -98,7 +123,13 @@ mod tests {
     #[test]
     fn echoed_secrets_are_scrubbed() {
         let rt = Secret::new("rt_ECHOED");
-        let e = error_from_response(400, None, None, br#"{"error":"invalid_request","error_description":"bad token rt_ECHOED"}"#, &[&rt]);
+        let e = error_from_response(
+            400,
+            None,
+            None,
+            br#"{"error":"invalid_request","error_description":"bad token rt_ECHOED"}"#,
+            &[&rt],
+        );
         assert!(!e.to_string().contains("rt_ECHOED"), "{e}");
         assert!(e.to_string().contains("[redacted]"), "{e}");
     }

@@ -38,7 +38,13 @@ impl FormResponse {
     }
 
     pub(crate) fn into_error(self, sent: &[&Secret]) -> Error {
-        error_from_response(self.status, self.content_type.as_deref(), self.retry_after_secs, &self.body, sent)
+        error_from_response(
+            self.status,
+            self.content_type.as_deref(),
+            self.retry_after_secs,
+            &self.body,
+            sent,
+        )
     }
 }
 
@@ -123,7 +129,10 @@ async fn read_response(response: reqwest::Response) -> Result<FormResponse, reqw
     let body = response.bytes().await?.to_vec();
     Ok(FormResponse {
         status,
-        content_type: headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        content_type: headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         retry_after_secs: retry_after_secs(&headers),
         server_date_ms: server_date_ms(&headers),
         body,

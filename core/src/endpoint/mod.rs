@@ -62,7 +62,13 @@ impl TokenEndpoint {
             .user_agent(concat!("tokenkeep/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::configuration(format!("could not build the HTTP client: {e}")))?;
-        Ok(TokenEndpoint { http, config, client_secret, policy, clock })
+        Ok(TokenEndpoint {
+            http,
+            config,
+            client_secret,
+            policy,
+            clock,
+        })
     }
 
     /// Uses `current`'s refresh token to get a new token set (RFC 6749 §6).
@@ -110,7 +116,10 @@ impl TokenEndpoint {
         let Some(url) = self.config.revocation_endpoint.clone() else {
             return Ok(false);
         };
-        let params = vec![("token", token.expose().to_owned()), ("token_type_hint", hint.to_owned())];
+        let params = vec![
+            ("token", token.expose().to_owned()),
+            ("token_type_hint", hint.to_owned()),
+        ];
         let response = self.post(&url, params, &[token]).await?;
         if response.is_success() {
             Ok(true)
@@ -129,7 +138,12 @@ impl TokenEndpoint {
             return Err(response.into_error(sent));
         }
         let received_at = self.clock.now_ms();
-        parse_token_response(&response.body, &self.config.response_mapping, received_at, response.server_date_ms)
+        parse_token_response(
+            &response.body,
+            &self.config.response_mapping,
+            received_at,
+            response.server_date_ms,
+        )
     }
 
     async fn post(&self, url: &Url, params: Vec<(&str, String)>, sent: &[&Secret]) -> Result<FormResponse, Error> {

@@ -45,7 +45,8 @@ fn follow_redirect(attempt: Attempt<'_>) -> reqwest::redirect::Action {
     if attempt.previous().len() > MAX_REDIRECTS {
         return attempt.error("too many redirects");
     }
-    let downgrade = attempt.previous().last().is_some_and(|prev| prev.scheme() == "https") && attempt.url().scheme() != "https";
+    let downgrade =
+        attempt.previous().last().is_some_and(|prev| prev.scheme() == "https") && attempt.url().scheme() != "https";
     if downgrade {
         return attempt.stop();
     }
@@ -60,7 +61,11 @@ impl Session {
             return Err(Error::configuration(format!(
                 "refusing to send the access token to {}: it is not one of the session's api_origins ({})",
                 origin_of(&url),
-                if self.config.api_origins.is_empty() { "none configured".to_owned() } else { self.config.api_origins.join(", ") }
+                if self.config.api_origins.is_empty() {
+                    "none configured".to_owned()
+                } else {
+                    self.config.api_origins.join(", ")
+                }
             )));
         }
         Ok(url)
@@ -102,8 +107,12 @@ impl Session {
                 .map_err(|_| Error::configuration(format!("the value of header `{}` is not valid", header.name)))?;
             builder = builder.header(name, value);
         }
-        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", tokens.access_token_secret().expose()))
-            .map_err(|_| Error::MalformedResponse { detail: "the access token has characters not allowed in an HTTP header".into() })?;
+        let mut bearer =
+            HeaderValue::from_str(&format!("Bearer {}", tokens.access_token_secret().expose())).map_err(|_| {
+                Error::MalformedResponse {
+                    detail: "the access token has characters not allowed in an HTTP header".into(),
+                }
+            })?;
         bearer.set_sensitive(true);
         builder = builder.header(AUTHORIZATION, bearer);
         if let Some(body) = &request.body {
@@ -121,7 +130,16 @@ impl Session {
                 value: String::from_utf8_lossy(value.as_bytes()).into_owned(),
             })
             .collect();
-        let body = response.bytes().await.map_err(|e| transport_error(e, &origin))?.to_vec();
-        Ok(HttpResponse { status, headers, body, url: final_url.to_string() })
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(e, &origin))?
+            .to_vec();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+            url: final_url.to_string(),
+        })
     }
 }

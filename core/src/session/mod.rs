@@ -92,7 +92,12 @@ impl Session {
             return Err(Error::configuration("the account id (store key) is empty"));
         }
         let config = Arc::new(ValidatedConfig::check(parts.config, parts.client_secret.is_some())?);
-        let endpoint = TokenEndpoint::new(config.clone(), parts.client_secret, parts.policy.clone(), parts.clock.clone())?;
+        let endpoint = TokenEndpoint::new(
+            config.clone(),
+            parts.client_secret,
+            parts.policy.clone(),
+            parts.clock.clone(),
+        )?;
         let api_http = authorized::api_client(&parts.policy)?;
         let loaded = parts
             .store
@@ -101,9 +106,17 @@ impl Session {
         let current = match loaded {
             Some(bytes) => {
                 let record = record::decode(&bytes, &parts.account)?;
-                Current { tokens: Some(Arc::new(record.tokens)), phase: Phase::Active, generation: record.generation }
+                Current {
+                    tokens: Some(Arc::new(record.tokens)),
+                    phase: Phase::Active,
+                    generation: record.generation,
+                }
             }
-            None => Current { tokens: None, phase: Phase::Active, generation: 0 },
+            None => Current {
+                tokens: None,
+                phase: Phase::Active,
+                generation: 0,
+            },
         };
         let listeners = Listeners::default();
         for listener in parts.listeners {
@@ -142,7 +155,13 @@ impl Session {
     pub(crate) fn state(&self) -> SessionState {
         let now = self.clock.now_ms();
         let current = self.current.read();
-        observe(current.phase, current.tokens.as_deref(), self.flight.is_active(), now, &self.policy)
+        observe(
+            current.phase,
+            current.tokens.as_deref(),
+            self.flight.is_active(),
+            now,
+            &self.policy,
+        )
     }
 
     /// The current tokens without any network call.
@@ -237,19 +256,25 @@ impl Session {
         let uses_refresh_token = phase == Phase::Active && tokens.as_ref().is_some_and(|t| t.has_refresh_token());
         let outcome = match (&tokens, phase) {
             (_, Phase::SessionExpired) => Err(session_ended()),
-            (Some(current), Phase::Active) if uses_refresh_token => {
-                self.endpoint.refresh(current).await.map(|t| (t, ChangeReason::Refreshed))
-            }
-            _ if self.config.client_credentials => {
-                self.endpoint.client_credentials().await.map(|t| (t, ChangeReason::Acquired))
-            }
+            (Some(current), Phase::Active) if uses_refresh_token => self
+                .endpoint
+                .refresh(current)
+                .await
+                .map(|t| (t, ChangeReason::Refreshed)),
+            _ if self.config.client_credentials => self
+                .endpoint
+                .client_credentials()
+                .await
+                .map(|t| (t, ChangeReason::Acquired)),
             (Some(_), Phase::Active) => Err(Error::SessionEnded {
                 detail: "the access token expired and there is no refresh token to renew it; sign in again".into(),
             }),
             (None, Phase::Active) => Err(Error::NotSignedIn {
                 detail: "there are no tokens yet: sign in, or hand tokens over with set_tokens".into(),
             }),
-            (_, Phase::LoggedOut) => Err(Error::NotSignedIn { detail: "the session was logged out; sign in again".into() }),
+            (_, Phase::LoggedOut) => Err(Error::NotSignedIn {
+                detail: "the session was logged out; sign in again".into(),
+            }),
         };
         match outcome {
             Ok((fresh, reason)) => {
@@ -313,7 +338,10 @@ impl Session {
             }
             tracing::error!(account = %self.account, %error, "refreshed tokens could not be saved; they are kept in memory");
             self.listeners.refresh_failed(RefreshFailure {
-                message: format!("the tokens were refreshed but could not be saved: {}", TokenKeepError::from(error)),
+                message: format!(
+                    "the tokens were refreshed but could not be saved: {}",
+                    TokenKeepError::from(error)
+                ),
                 transient: true,
                 retry_after_secs: None,
             });
@@ -351,7 +379,8 @@ impl Session {
             tracing::error!(account = %self.account, error = %e, "could not delete the expired session's tokens from the store");
         }
         self.wake.notify_waiters();
-        self.listeners.session_expired(TokenKeepError::from(error.clone()).to_string());
+        self.listeners
+            .session_expired(TokenKeepError::from(error.clone()).to_string());
     }
 
     /// Hands over tokens the app got elsewhere.
@@ -381,7 +410,10 @@ impl Session {
             .redirect_uri
             .clone()
             .ok_or_else(|| Error::configuration("exchanging a code needs `redirect_uri` in the client config"))?;
-        let tokens = self.endpoint.exchange_code(&code, &code_verifier, &redirect_uri).await?;
+        let tokens = self
+            .endpoint
+            .exchange_code(&code, &code_verifier, &redirect_uri)
+            .await?;
         self.publish(tokens, ChangeReason::SignedIn, None)
     }
 
@@ -425,7 +457,10 @@ impl Session {
             None => false,
         };
         deleted.map_err(|e| {
-            Error::storage(format!("logged out, but the tokens of account `{}` could not be deleted from the store: {e}", self.account))
+            Error::storage(format!(
+                "logged out, but the tokens of account `{}` could not be deleted from the store: {e}",
+                self.account
+            ))
         })?;
         Ok(revoked)
     }

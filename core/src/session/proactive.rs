@@ -48,7 +48,11 @@ pub(super) fn start(session: &Arc<Session>) {
                     None => MAX_SLEEP,
                 }
             };
-            let sleep = if manual_clock { sleep.min(MANUAL_CLOCK_POLL) } else { sleep };
+            let sleep = if manual_clock {
+                sleep.min(MANUAL_CLOCK_POLL)
+            } else {
+                sleep
+            };
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}
                 _ = &mut notified => {}

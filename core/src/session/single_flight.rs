@@ -92,7 +92,9 @@ mod tests {
         assert!(flight.is_active());
         let results = futures::executor::block_on(futures::future::join_all(joined));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
-        assert!(results.iter().all(|r| r.as_ref().map(|t| t.access_token() == "at").unwrap_or(false)));
+        assert!(results
+            .iter()
+            .all(|r| r.as_ref().map(|t| t.access_token() == "at").unwrap_or(false)));
         assert!(!flight.is_active());
     }
 }

@@ -32,7 +32,9 @@ pub enum StoreError {
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for StoreError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        StoreError::Failed { message: format!("the store implementation raised an error: {}", e.reason) }
+        StoreError::Failed {
+            message: format!("the store implementation raised an error: {}", e.reason),
+        }
     }
 }
 

@@ -41,7 +41,12 @@ pub(crate) struct Record {
 
 /// Encodes `tokens` as generation `generation`.
 pub(crate) fn encode(tokens: &TokenSet, generation: u64, saved_at_ms: i64) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let record = RecordV1 { schema_version: SCHEMA_VERSION, generation, saved_at_ms, tokens: tokens.clone() };
+    let record = RecordV1 {
+        schema_version: SCHEMA_VERSION,
+        generation,
+        saved_at_ms,
+        tokens: tokens.clone(),
+    };
     serde_json::to_vec(&record)
         .map(Zeroizing::new)
         .map_err(|e| Error::internal(format!("could not encode the token record: {e}")))
@@ -72,7 +77,10 @@ pub(crate) fn decode(bytes: &[u8], key: &str) -> Result<Record, Error> {
             e.column()
         ))
     })?;
-    Ok(Record { generation: record.generation, tokens: record.tokens })
+    Ok(Record {
+        generation: record.generation,
+        tokens: record.tokens,
+    })
 }
 
 #[cfg(test)]
@@ -100,11 +108,21 @@ mod tests {
 
     #[test]
     fn corrupt_and_future_records_are_clear_errors() {
-        let e = decode(br#"{"schema_version":1,"generation":2,"tok"#, "user-1").err().expect("corrupt");
-        assert!(matches!(&e, Error::Storage { detail } if detail.contains("user-1") && detail.contains("corrupt")), "{e:?}");
+        let e = decode(br#"{"schema_version":1,"generation":2,"tok"#, "user-1")
+            .err()
+            .expect("corrupt");
+        assert!(
+            matches!(&e, Error::Storage { detail } if detail.contains("user-1") && detail.contains("corrupt")),
+            "{e:?}"
+        );
         let e = decode(br#"{"schema_version":9}"#, "user-1").err().expect("future");
         assert!(e.to_string().contains("newer tokenkeep"), "{e}");
-        let e = decode(br#"{"schema_version":1,"generation":"x","tokens":{"access_token":"at_SECRET"}}"#, "k").err().expect("bad");
+        let e = decode(
+            br#"{"schema_version":1,"generation":"x","tokens":{"access_token":"at_SECRET"}}"#,
+            "k",
+        )
+        .err()
+        .expect("bad");
         assert!(!e.to_string().contains("at_SECRET"));
     }
 }

@@ -29,7 +29,10 @@ impl Fixture {
 
     pub fn start_with(config: ServerConfig) -> Self {
         let server = spawn(config).expect("fixture server starts");
-        Fixture { server, http: reqwest::Client::new() }
+        Fixture {
+            server,
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -38,11 +41,20 @@ impl Fixture {
 
     /// `GET /stats`.
     pub async fn stats(&self) -> Value {
-        self.http.get(self.url("/stats")).send().await.expect("stats").json().await.expect("stats json")
+        self.http
+            .get(self.url("/stats"))
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("stats json")
     }
 
     pub async fn refresh_requests(&self) -> u64 {
-        self.stats().await["token_requests"]["refresh_token"].as_u64().expect("count")
+        self.stats().await["token_requests"]["refresh_token"]
+            .as_u64()
+            .expect("count")
     }
 
     pub async fn token_requests(&self) -> u64 {
@@ -51,13 +63,27 @@ impl Fixture {
 
     /// `POST /admin/faults`.
     pub async fn fault(&self, spec: Value) {
-        let status = self.http.post(self.url("/admin/faults")).json(&spec).send().await.expect("fault").status();
+        let status = self
+            .http
+            .post(self.url("/admin/faults"))
+            .json(&spec)
+            .send()
+            .await
+            .expect("fault")
+            .status();
         assert!(status.is_success(), "queueing a fault failed: {status}");
     }
 
     /// `POST /admin/clients`.
     pub async fn client(&self, spec: Value) {
-        let status = self.http.post(self.url("/admin/clients")).json(&spec).send().await.expect("client").status();
+        let status = self
+            .http
+            .post(self.url("/admin/clients"))
+            .json(&spec)
+            .send()
+            .await
+            .expect("client")
+            .status();
         assert!(status.is_success(), "registering a client failed: {status}");
     }
 
@@ -68,7 +94,15 @@ impl Fixture {
 
     /// `GET /admin/token-requests`.
     pub async fn token_request_log(&self) -> Vec<Value> {
-        let v: Value = self.http.get(self.url("/admin/token-requests")).send().await.expect("log").json().await.expect("json");
+        let v: Value = self
+            .http
+            .get(self.url("/admin/token-requests"))
+            .send()
+            .await
+            .expect("log")
+            .json()
+            .await
+            .expect("json");
         v.as_array().cloned().unwrap_or_default()
     }
 
@@ -92,7 +126,10 @@ impl Fixture {
     pub async fn sign_in_tokens(&self, client_id: &str) -> Value {
         let verifier = "a-test-verifier-that-is-long-enough-for-rfc-7636-0123";
         let challenge = tokenkeep_fixture_server::pkce_s256(verifier);
-        let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let no_redirect = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
         let response = no_redirect
             .get(self.url("/authorize"))
             .query(&[
@@ -144,7 +181,11 @@ pub fn config(fixture: &Fixture, client_id: &str) -> ClientConfig {
 
 /// A policy with short backoffs so retry tests run fast.
 pub fn fast_policy() -> RefreshPolicy {
-    RefreshPolicy { initial_backoff_ms: 10, max_backoff_ms: 50, ..RefreshPolicy::default() }
+    RefreshPolicy {
+        initial_backoff_ms: 10,
+        max_backoff_ms: 50,
+        ..RefreshPolicy::default()
+    }
 }
 
 /// A keeper for the public client on a manual clock, signed in with real
@@ -194,5 +235,5 @@ pub fn eventually(what: &str, condition: impl Fn() -> bool) {
 }
 
 pub fn json_body(response: &tokenkeep::HttpResponse) -> Value {
-    serde_json::from_slice(&response.body).unwrap_or_else(|_| json!(null))
+    serde_json::from_slice(&response.body).unwrap_or(json!(null))
 }

@@ -20,10 +20,7 @@ use crate::state::FixtureState;
 pub(crate) fn routes() -> Router<FixtureState> {
     Router::new()
         .route("/admin/clients", post(upsert_client))
-        .route(
-            "/admin/faults",
-            post(queue_fault).get(list_faults).delete(clear_faults),
-        )
+        .route("/admin/faults", post(queue_fault).get(list_faults).delete(clear_faults))
         .route("/admin/expire-access-tokens", post(expire_access_tokens))
         .route("/admin/revoke-all", post(revoke_all))
         .route("/admin/reset-stats", post(reset_stats))

@@ -24,11 +24,7 @@ const CODE_TTL: Duration = Duration::from_secs(60);
 
 /// Characters percent-encoded in the redirect's query values: all but RFC 3986
 /// unreserved ones.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// The user every authorization request signs in as, unless `login_hint` names another.
 pub const DEFAULT_SUBJECT: &str = "test-user";
@@ -47,10 +43,7 @@ pub(crate) fn valid_pkce_value(value: &str) -> bool {
 }
 
 /// `GET /authorize`.
-pub(crate) async fn authorize(
-    State(state): State<FixtureState>,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub(crate) async fn authorize(State(state): State<FixtureState>, RawQuery(query): RawQuery) -> Response {
     let params = FormParams::parse(query.unwrap_or_default().as_bytes());
     match approve(&state, &params) {
         Ok(location) => redirect(&location),
@@ -66,12 +59,10 @@ fn approve(state: &FixtureState, params: &FormParams) -> Result<String, OAuthErr
         return Err(OAuthError::invalid_request("unknown client_id"));
     }
     let redirect_uri = params.require("redirect_uri")?;
-    let mut location = Url::parse(redirect_uri)
-        .map_err(|_| OAuthError::invalid_request("redirect_uri is not an absolute URI"))?;
+    let mut location =
+        Url::parse(redirect_uri).map_err(|_| OAuthError::invalid_request("redirect_uri is not an absolute URI"))?;
     if location.fragment().is_some() {
-        return Err(OAuthError::invalid_request(
-            "redirect_uri must not contain a fragment",
-        ));
+        return Err(OAuthError::invalid_request("redirect_uri must not contain a fragment"));
     }
     match params.require("response_type")? {
         "code" => {}
@@ -83,9 +74,7 @@ fn approve(state: &FixtureState, params: &FormParams) -> Result<String, OAuthErr
     }
     let challenge = params.require("code_challenge")?;
     if params.get("code_challenge_method") != Some("S256") {
-        return Err(OAuthError::invalid_request(
-            "code_challenge_method must be S256",
-        ));
+        return Err(OAuthError::invalid_request("code_challenge_method must be S256"));
     }
     if !valid_pkce_value(challenge) {
         return Err(OAuthError::invalid_request(
@@ -135,9 +124,7 @@ fn redirect(location: &str) -> Response {
             ],
         )
             .into_response(),
-        Err(_) => {
-            OAuthError::invalid_request("redirect_uri cannot be sent in a header").into_response()
-        }
+        Err(_) => OAuthError::invalid_request("redirect_uri cannot be sent in a header").into_response(),
     }
 }
 

@@ -58,10 +58,7 @@ pub(crate) fn presented_client(headers: &HeaderMap, form: &FormParams) -> Presen
 
 /// Decodes `Basic base64(urlencode(id) ":" urlencode(secret))`.
 fn parse_basic(value: &str) -> Result<(String, String), &'static str> {
-    let (scheme, credentials) = value
-        .trim()
-        .split_once(' ')
-        .ok_or("malformed Authorization header")?;
+    let (scheme, credentials) = value.trim().split_once(' ').ok_or("malformed Authorization header")?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err("unsupported Authorization scheme at this endpoint");
     }
@@ -71,9 +68,7 @@ fn parse_basic(value: &str) -> Result<(String, String), &'static str> {
         .or_else(|_| STANDARD_NO_PAD.decode(credentials))
         .map_err(|_| "Basic credentials are not valid base64")?;
     let decoded = String::from_utf8(decoded).map_err(|_| "Basic credentials are not UTF-8")?;
-    let (id, secret) = decoded
-        .split_once(':')
-        .ok_or("Basic credentials lack a ':'")?;
+    let (id, secret) = decoded.split_once(':').ok_or("Basic credentials lack a ':'")?;
     Ok((form_decode(id)?, form_decode(secret)?))
 }
 
@@ -123,9 +118,7 @@ impl PresentedClient {
                 "client authentication required for this client",
             )),
             (None, None) => Ok(client),
-            (None, Some(_)) => Err(OAuthError::invalid_client(
-                "this public client has no secret",
-            )),
+            (None, Some(_)) => Err(OAuthError::invalid_client("this public client has no secret")),
         }
     }
 }
@@ -178,14 +171,8 @@ mod tests {
     #[test]
     fn failures() {
         let none = HeaderMap::new();
-        assert_eq!(
-            auth(&basic("confidential-app", "wrong"), ""),
-            Err("invalid_client")
-        );
-        assert_eq!(
-            auth(&none, "client_id=confidential-app"),
-            Err("invalid_client")
-        );
+        assert_eq!(auth(&basic("confidential-app", "wrong"), ""), Err("invalid_client"));
+        assert_eq!(auth(&none, "client_id=confidential-app"), Err("invalid_client"));
         assert_eq!(auth(&none, "client_id=nobody"), Err("invalid_client"));
         assert_eq!(auth(&none, ""), Err("invalid_client"));
         assert_eq!(

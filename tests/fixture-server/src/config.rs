@@ -155,15 +155,8 @@ mod tests {
     #[test]
     fn default_config_has_the_documented_clients() {
         let config = ServerConfig::default();
-        let ids: Vec<_> = config
-            .clients
-            .iter()
-            .map(|c| c.client_id.as_str())
-            .collect();
-        assert_eq!(
-            ids,
-            ["public-app", "confidential-app", "m2m-client", "camel-app"]
-        );
+        let ids: Vec<_> = config.clients.iter().map(|c| c.client_id.as_str()).collect();
+        assert_eq!(ids, ["public-app", "confidential-app", "m2m-client", "camel-app"]);
         assert!(config.rotation);
         assert_eq!(config.access_ttl_secs, 3600);
         assert_eq!(config.refresh_ttl_secs, 86_400);

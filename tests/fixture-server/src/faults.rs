@@ -153,19 +153,14 @@ impl FaultSpec {
             );
         }
         let status = StatusCode::from_u16(self.status?).ok()?;
-        let body = self
-            .body
-            .clone()
-            .unwrap_or_else(|| default_body(status).to_owned());
+        let body = self.body.clone().unwrap_or_else(|| default_body(status).to_owned());
         let content_type = self
             .content_type
             .as_deref()
             .and_then(|ct| HeaderValue::from_str(ct).ok())
             .unwrap_or(HeaderValue::from_static("application/json"));
         let mut response = (status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, content_type);
+        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()
@@ -237,8 +232,7 @@ mod tests {
 
     #[test]
     fn json_defaults_and_validation() {
-        let f: FaultSpec =
-            serde_json::from_str(r#"{"status":503,"retry_after":2}"#).expect("valid fault JSON");
+        let f: FaultSpec = serde_json::from_str(r#"{"status":503,"retry_after":2}"#).expect("valid fault JSON");
         assert_eq!(f.count, 1);
         assert!(f.validate().is_ok());
         assert!(serde_json::from_str::<FaultSpec>(r#"{"retryAfter":2}"#).is_err());

@@ -63,10 +63,7 @@ pub fn require_form_content_type(headers: &HeaderMap) -> Result<(), OAuthError> 
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            mime.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
     if is_form {
         Ok(())
     } else {

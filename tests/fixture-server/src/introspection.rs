@@ -15,11 +15,7 @@ use crate::oauth_error::{no_store_json, OAuthError};
 use crate::state::{unix_secs, FixtureState, TokenInfo};
 
 /// `POST /introspect`.
-pub(crate) async fn introspect(
-    State(state): State<FixtureState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn introspect(State(state): State<FixtureState>, headers: HeaderMap, body: Bytes) -> Response {
     state.recorder().record_introspection();
     let form = FormParams::parse(&body);
     match handle(&state, &headers, &form) {
@@ -28,11 +24,7 @@ pub(crate) async fn introspect(
     }
 }
 
-fn handle(
-    state: &FixtureState,
-    headers: &HeaderMap,
-    form: &FormParams,
-) -> Result<Value, OAuthError> {
+fn handle(state: &FixtureState, headers: &HeaderMap, form: &FormParams) -> Result<Value, OAuthError> {
     require_form_content_type(headers)?;
     form.reject_repeated()?;
     let token = form.require("token")?;
@@ -40,13 +32,10 @@ fn handle(
     let registry = state.registry();
     let found = match registry.access.get(token) {
         Some(info) => Some((info, "access_token", info.is_usable(now))),
-        None => registry.refresh.get(token).map(|rt| {
-            (
-                &rt.info,
-                "refresh_token",
-                rt.info.is_usable(now) && !rt.used,
-            )
-        }),
+        None => registry
+            .refresh
+            .get(token)
+            .map(|rt| (&rt.info, "refresh_token", rt.info.is_usable(now) && !rt.used)),
     };
     Ok(match found {
         Some((info, token_type, true)) => active(info, token_type),

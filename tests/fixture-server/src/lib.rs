@@ -46,9 +46,7 @@ use tokio::sync::oneshot;
 
 pub use authorize::{pkce_s256, DEFAULT_SUBJECT};
 pub use client_auth::ClientAuthMethod;
-pub use config::{
-    ClientSpec, ResponseStyle, ServerConfig, DEFAULT_ACCESS_TTL_SECS, DEFAULT_REFRESH_TTL_SECS,
-};
+pub use config::{ClientSpec, ResponseStyle, ServerConfig, DEFAULT_ACCESS_TTL_SECS, DEFAULT_REFRESH_TTL_SECS};
 pub use faults::{FaultSpec, MALFORMED_BODY};
 pub use state::FixtureState;
 pub use stats::{Stats, TokenRequestRecord, TokenRequestStats};
@@ -69,18 +67,10 @@ fn router(state: FixtureState) -> Router {
         .route("/api/me", get(resource::me))
         .route("/api/redirect", get(resource::redirect))
         .route("/stats", get(stats::get_stats))
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(metadata::metadata),
-        )
+        .route("/.well-known/oauth-authorization-server", get(metadata::metadata))
         .merge(admin::routes())
-        .fallback(|| async {
-            (StatusCode::NOT_FOUND, Json(json!({ "error": "not_found" }))).into_response()
-        })
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            stats::count_api_requests,
-        ))
+        .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({ "error": "not_found" }))).into_response() })
+        .layer(middleware::from_fn_with_state(state.clone(), stats::count_api_requests))
         .with_state(state)
 }
 
@@ -137,10 +127,7 @@ pub fn spawn(config: ServerConfig) -> io::Result<RunningServer> {
     let thread = std::thread::Builder::new()
         .name(format!("fixture-server-{port}"))
         .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(runtime) => runtime,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));

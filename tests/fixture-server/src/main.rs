@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tokenkeep_fixture_server::{
-    serve_with_state, ClientSpec, FaultSpec, FixtureState, ResponseStyle, ServerConfig,
-    DEFAULT_ACCESS_TTL_SECS, DEFAULT_REFRESH_TTL_SECS,
+    serve_with_state, ClientSpec, FaultSpec, FixtureState, ResponseStyle, ServerConfig, DEFAULT_ACCESS_TTL_SECS,
+    DEFAULT_REFRESH_TTL_SECS,
 };
 use tokio::sync::oneshot;
 
@@ -132,14 +132,12 @@ async fn shutdown_signal(stdin_eof: Option<oneshot::Receiver<()>>) {
 /// Reads stdin to its end on a plain thread (a read error counts as the end).
 fn watch_stdin() -> io::Result<oneshot::Receiver<()>> {
     let (tx, rx) = oneshot::channel();
-    std::thread::Builder::new()
-        .name("stdin-watch".into())
-        .spawn(move || {
-            let mut stdin = io::stdin().lock();
-            let mut buf = [0u8; 1024];
-            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
-            let _ = tx.send(());
-        })?;
+    std::thread::Builder::new().name("stdin-watch".into()).spawn(move || {
+        let mut stdin = io::stdin().lock();
+        let mut buf = [0u8; 1024];
+        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+        let _ = tx.send(());
+    })?;
     Ok(rx)
 }
 
@@ -167,10 +165,7 @@ async fn run(args: Args) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("tokenkeep-fixture-server: cannot start the runtime: {e}");

@@ -47,20 +47,12 @@ impl OAuthError {
 
     /// 400 `unsupported_grant_type`.
     pub fn unsupported_grant_type(description: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            description,
-        )
+        Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", description)
     }
 
     /// 400 `unsupported_response_type`.
     pub fn unsupported_response_type(description: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "unsupported_response_type",
-            description,
-        )
+        Self::new(StatusCode::BAD_REQUEST, "unsupported_response_type", description)
     }
 
     /// The error code, e.g. `invalid_grant`.
@@ -75,10 +67,9 @@ impl IntoResponse for OAuthError {
         let body = json!({ "error": self.error, "error_description": self.description });
         let mut response = no_store_json(self.status, &body);
         if self.error == "invalid_client" {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(BASIC_CHALLENGE),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(BASIC_CHALLENGE));
         }
         response
     }

@@ -48,10 +48,7 @@ pub(crate) async fn me(State(state): State<FixtureState>, headers: HeaderMap) ->
 fn unauthorized(challenge: &'static str, error: &str, description: &str) -> Response {
     (
         StatusCode::UNAUTHORIZED,
-        [(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(challenge),
-        )],
+        [(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge))],
         Json(json!({ "error": error, "error_description": description })),
     )
         .into_response()

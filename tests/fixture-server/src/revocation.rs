@@ -13,11 +13,7 @@ use crate::oauth_error::OAuthError;
 use crate::state::FixtureState;
 
 /// `POST /revoke`.
-pub(crate) async fn revoke(
-    State(state): State<FixtureState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn revoke(State(state): State<FixtureState>, headers: HeaderMap, body: Bytes) -> Response {
     state.recorder().record_revocation();
     let form = FormParams::parse(&body);
     match handle(&state, &headers, &form) {

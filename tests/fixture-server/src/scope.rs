@@ -13,9 +13,7 @@ pub(crate) fn normalize(scope: &str) -> Result<String, OAuthError> {
             .bytes()
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
         if !valid {
-            return Err(OAuthError::invalid_scope(format!(
-                "invalid scope token {token:?}"
-            )));
+            return Err(OAuthError::invalid_scope(format!("invalid scope token {token:?}")));
         }
         if !tokens.contains(&token) {
             tokens.push(token);
@@ -39,10 +37,7 @@ mod tests {
 
     #[test]
     fn normalizes_and_validates() {
-        assert_eq!(
-            normalize("  read  write read ").ok().as_deref(),
-            Some("read write")
-        );
+        assert_eq!(normalize("  read  write read ").ok().as_deref(), Some("read write"));
         assert_eq!(normalize("").ok().as_deref(), Some(""));
         assert!(normalize("bad\"quote").is_err());
         assert!(normalize("tab\tinside").is_err());

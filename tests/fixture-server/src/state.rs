@@ -112,10 +112,7 @@ pub(crate) struct Registry {
 impl Registry {
     fn with_clients(clients: &[ClientSpec]) -> Self {
         Self {
-            clients: clients
-                .iter()
-                .map(|c| (c.client_id.clone(), c.clone()))
-                .collect(),
+            clients: clients.iter().map(|c| (c.client_id.clone(), c.clone())).collect(),
             ..Self::default()
         }
     }
@@ -180,13 +177,7 @@ impl Registry {
         }
     }
 
-    fn info(
-        client_id: &str,
-        sub: &str,
-        scope: &str,
-        issued: &IssuedToken,
-        family: Option<u64>,
-    ) -> TokenInfo {
+    fn info(client_id: &str, sub: &str, scope: &str, issued: &IssuedToken, family: Option<u64>) -> TokenInfo {
         TokenInfo {
             client_id: client_id.to_owned(),
             sub: sub.to_owned(),
@@ -296,9 +287,7 @@ impl FixtureState {
 
     /// Registers `client`, replacing any client with the same id.
     pub fn upsert_client(&self, client: ClientSpec) {
-        self.registry()
-            .clients
-            .insert(client.client_id.clone(), client);
+        self.registry().clients.insert(client.client_id.clone(), client);
     }
 
     /// Queues `fault` for the next `fault.count` token-endpoint requests (after any

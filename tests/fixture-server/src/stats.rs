@@ -148,11 +148,7 @@ impl Recorder {
 
 /// Middleware counting every request whose path is `/api` or under `/api/`,
 /// whatever its outcome.
-pub(crate) async fn count_api_requests(
-    State(state): State<FixtureState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn count_api_requests(State(state): State<FixtureState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if path == "/api" || path.starts_with("/api/") {
         let with_authorization = request.headers().contains_key(header::AUTHORIZATION);
@@ -174,9 +170,8 @@ mod tests {
     fn token_requests_are_counted_by_grant_and_redacted() {
         let mut recorder = Recorder::default();
         let headers = HeaderMap::new();
-        let form = FormParams::parse(
-            b"grant_type=refresh_token&refresh_token=rt_x&client_id=a&client_secret=s&scope=x+y",
-        );
+        let form =
+            FormParams::parse(b"grant_type=refresh_token&refresh_token=rt_x&client_id=a&client_secret=s&scope=x+y");
         recorder.record_token_request(&headers, &form);
         recorder.record_token_request(&headers, &FormParams::parse(b"grant_type=password"));
         recorder.record_token_request(&headers, &FormParams::parse(b""));

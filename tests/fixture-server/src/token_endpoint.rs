@@ -50,11 +50,7 @@ pub(crate) async fn token(
     handle(&state, &headers, &form).unwrap_or_else(IntoResponse::into_response)
 }
 
-fn handle(
-    state: &FixtureState,
-    headers: &HeaderMap,
-    form: &FormParams,
-) -> Result<Response, OAuthError> {
+fn handle(state: &FixtureState, headers: &HeaderMap, form: &FormParams) -> Result<Response, OAuthError> {
     require_form_content_type(headers)?;
     form.reject_repeated()?;
     let grant_type = form.require("grant_type")?;
@@ -75,9 +71,7 @@ fn handle(
             .ok()
             .filter(|ttl| *ttl <= MAX_REFRESH_TTL_SECS)
             .ok_or_else(|| {
-                OAuthError::invalid_request(
-                    "refresh_token_ttl must be a whole number of seconds up to ten years",
-                )
+                OAuthError::invalid_request("refresh_token_ttl must be a whole number of seconds up to ten years")
             })?,
     };
     let grant = match grant_type {
@@ -85,10 +79,7 @@ fn handle(
         "client_credentials" => client_credentials_grant(state, &client, &settings, form)?,
         _ => authorization_code_grant(state, &client, &settings, form, refresh_ttl)?,
     };
-    Ok(no_store_json(
-        StatusCode::OK,
-        &render(&grant, settings.response_style),
-    ))
+    Ok(no_store_json(StatusCode::OK, &render(&grant, settings.response_style)))
 }
 
 fn refresh_grant(
@@ -107,9 +98,7 @@ fn refresh_grant(
     };
     let info = &current.info;
     if info.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant(
-            "refresh token was issued to another client",
-        ));
+        return Err(OAuthError::invalid_grant("refresh token was issued to another client"));
     }
     if info.revoked {
         return Err(OAuthError::invalid_grant("refresh token revoked"));
@@ -144,13 +133,7 @@ fn refresh_grant(
         if let Some(old) = registry.refresh.get_mut(presented) {
             old.used = true;
         }
-        Some(registry.issue_refresh(
-            &client.client_id,
-            &info.sub,
-            &info.scope,
-            refresh_ttl,
-            family,
-        ))
+        Some(registry.issue_refresh(&client.client_id, &info.sub, &info.scope, refresh_ttl, family))
     } else {
         None
     };
@@ -234,13 +217,7 @@ fn authorization_code_grant(
         settings.access_ttl_secs,
         Some(family),
     );
-    let refresh = registry.issue_refresh(
-        &client.client_id,
-        &entry.sub,
-        &entry.scope,
-        refresh_ttl,
-        family,
-    );
+    let refresh = registry.issue_refresh(&client.client_id, &entry.sub, &entry.scope, refresh_ttl, family);
     Ok(Grant {
         access,
         refresh: Some(refresh),
@@ -272,17 +249,11 @@ fn render(grant: &Grant, style: ResponseStyle) -> Value {
         }
         ResponseStyle::CamelCase => {
             body.insert("accessToken".into(), json!(grant.access.value));
-            body.insert(
-                "accessTokenExpiredAt".into(),
-                json!(unix_secs(grant.access.expires_at)),
-            );
+            body.insert("accessTokenExpiredAt".into(), json!(unix_secs(grant.access.expires_at)));
             body.insert("tokenType".into(), json!("Bearer"));
             if let Some(refresh) = &grant.refresh {
                 body.insert("refreshToken".into(), json!(refresh.value));
-                body.insert(
-                    "refreshTokenExpiredAt".into(),
-                    json!(unix_secs(refresh.expires_at)),
-                );
+                body.insert("refreshTokenExpiredAt".into(), json!(unix_secs(refresh.expires_at)));
             }
             if !grant.scope.is_empty() {
                 body.insert("scope".into(), json!(grant.scope));

@@ -10,19 +10,13 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tokenkeep_fixture_server::{FaultSpec, MALFORMED_BODY};
 
-const CC: [(&str, &str); 2] = [
-    ("grant_type", "client_credentials"),
-    ("client_id", "public-app"),
-];
+const CC: [(&str, &str); 2] = [("grant_type", "client_credentials"), ("client_id", "public-app")];
 
 #[tokio::test]
 async fn status_fault_with_retry_after_then_recovery() {
     let f = start();
     let reply = f
-        .admin(
-            "/admin/faults",
-            json!({"status": 503, "retry_after": 7, "count": 2}),
-        )
+        .admin("/admin/faults", json!({"status": 503, "retry_after": 7, "count": 2}))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     for _ in 0..2 {
@@ -53,14 +47,8 @@ async fn status_fault_with_custom_body_and_clearing() {
     f.admin("/admin/faults", json!({"status": 429})).await;
     assert_eq!(f.token(&CC).await.str("error"), "slow_down");
 
-    f.admin("/admin/faults", json!({"status": 500, "count": 5}))
-        .await;
-    let cleared = f
-        .http
-        .delete(f.url("/admin/faults"))
-        .send()
-        .await
-        .expect("request");
+    f.admin("/admin/faults", json!({"status": 500, "count": 5})).await;
+    let cleared = f.http.delete(f.url("/admin/faults")).send().await.expect("request");
     assert_eq!(cleared.status(), StatusCode::OK);
     assert_eq!(f.token(&CC).await.status, StatusCode::OK);
 
@@ -92,14 +80,8 @@ async fn malformed_fault_sends_truncated_json() {
 async fn reset_fault_is_a_transport_error() {
     let f = start();
     f.admin("/admin/faults", json!({"reset": true})).await;
-    let error = f
-        .try_token(&CC)
-        .await
-        .expect_err("the connection is aborted");
-    assert!(
-        error.is_request() || error.is_body() || error.is_connect(),
-        "{error:?}"
-    );
+    let error = f.try_token(&CC).await.expect_err("the connection is aborted");
+    assert!(error.is_request() || error.is_body() || error.is_connect(), "{error:?}");
     assert!(error.status().is_none());
     // The next request, on a new connection, works.
     assert_eq!(f.token(&CC).await.status, StatusCode::OK);
@@ -145,19 +127,13 @@ async fn revoke_all_and_reset() {
     let f = start();
     let tokens = f.sign_in("public-app", "").await;
     f.admin("/admin/revoke-all", json!({})).await;
+    assert_eq!(f.me(&tokens.str("access_token")).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        f.me(&tokens.str("access_token")).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        f.refresh("public-app", &tokens.str("refresh_token"))
-            .await
-            .str("error"),
+        f.refresh("public-app", &tokens.str("refresh_token")).await.str("error"),
         "invalid_grant"
     );
 
-    f.admin("/admin/clients", json!({"client_id": "temp"}))
-        .await;
+    f.admin("/admin/clients", json!({"client_id": "temp"})).await;
     f.admin("/admin/faults", json!({"status": 503})).await;
     let reply = f.admin("/admin/reset", json!({})).await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -181,14 +157,9 @@ async fn api_requests_and_stats() {
     assert!(missing
         .header("www-authenticate")
         .is_some_and(|h| h.starts_with("Bearer")));
-    let redirect = f
-        .get("/api/redirect?to=http%3A%2F%2Flocalhost%3A1%2Fapi%2Fme")
-        .await;
+    let redirect = f.get("/api/redirect?to=http%3A%2F%2Flocalhost%3A1%2Fapi%2Fme").await;
     assert_eq!(redirect.status, StatusCode::FOUND);
-    assert_eq!(
-        redirect.header("location"),
-        Some("http://localhost:1/api/me")
-    );
+    assert_eq!(redirect.header("location"), Some("http://localhost:1/api/me"));
     f.post_form("/introspect", &[("token", &at)]).await;
     f.post_form("/revoke", &[("token", &at), ("client_id", "public-app")])
         .await;
@@ -249,12 +220,8 @@ async fn token_request_log_redacts_secrets() {
         ("refresh_token_ttl", "60"),
     ])
     .await;
-    f.token_basic(
-        "m2m-client",
-        "m2m-secret",
-        &[("grant_type", "client_credentials")],
-    )
-    .await;
+    f.token_basic("m2m-client", "m2m-secret", &[("grant_type", "client_credentials")])
+        .await;
     f.token(&[
         ("grant_type", "client_credentials"),
         ("client_id", "confidential-app"),
@@ -277,13 +244,7 @@ async fn token_request_log_redacts_secrets() {
     assert_eq!(log[3]["client_auth"], "post");
     assert_eq!(log[3]["params"]["client_secret"], "<redacted>");
     let text = f.get("/admin/token-requests").await.text;
-    for secret in [
-        "confidential-secret",
-        "m2m-secret",
-        "rt_",
-        "ac_",
-        common::VERIFIER,
-    ] {
+    for secret in ["confidential-secret", "m2m-secret", "rt_", "ac_", common::VERIFIER] {
         assert!(!text.contains(secret), "{secret} leaked into the log");
     }
 }

@@ -21,9 +21,7 @@ fn launch(args: &[&str]) -> (Child, String) {
         .expect("binary starts");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("one line");
+    BufReader::new(stdout).read_line(&mut line).expect("one line");
     let base = line
         .trim_end()
         .strip_prefix("listening on ")

@@ -69,10 +69,7 @@ async fn refresh_errors() {
 #[tokio::test]
 async fn refresh_narrows_scope_but_not_widens() {
     let f = start();
-    let rt = f
-        .sign_in("public-app", "read write")
-        .await
-        .str("refresh_token");
+    let rt = f.sign_in("public-app", "read write").await.str("refresh_token");
     let narrow = f
         .token(&[
             ("grant_type", "refresh_token"),
@@ -108,9 +105,7 @@ async fn without_rotation_the_refresh_token_is_kept_and_omitted() {
         assert!(body.get("refresh_token").is_none(), "{body}");
         assert!(body.get("refresh_token_expires_in").is_none());
         assert_eq!(
-            f.me(body["access_token"].as_str().expect("token"))
-                .await
-                .status,
+            f.me(body["access_token"].as_str().expect("token")).await.status,
             StatusCode::OK
         );
     }
@@ -118,19 +113,11 @@ async fn without_rotation_the_refresh_token_is_kept_and_omitted() {
     // A per-client override wins over the global setting.
     let f = start();
     let reply = f
-        .admin(
-            "/admin/clients",
-            json!({"client_id": "steady", "rotation": false}),
-        )
+        .admin("/admin/clients", json!({"client_id": "steady", "rotation": false}))
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     let rt = f.sign_in("steady", "").await.str("refresh_token");
-    assert!(f
-        .refresh("steady", &rt)
-        .await
-        .json()
-        .get("refresh_token")
-        .is_none());
+    assert!(f.refresh("steady", &rt).await.json().get("refresh_token").is_none());
     assert_eq!(f.refresh("steady", &rt).await.status, StatusCode::OK);
 }
 
@@ -141,10 +128,7 @@ async fn client_credentials_issues_only_an_access_token() {
         .token_basic(
             "m2m-client",
             "m2m-secret",
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "read write read"),
-            ],
+            &[("grant_type", "client_credentials"), ("scope", "read write read")],
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
@@ -180,10 +164,7 @@ async fn authorization_code_with_pkce() {
         .await;
     assert_eq!(reply.status, StatusCode::FOUND);
     let raw_location = reply.header("location").expect("Location");
-    assert!(
-        raw_location.ends_with("&state=s%20t%26ate"),
-        "{raw_location}"
-    );
+    assert!(raw_location.ends_with("&state=s%20t%26ate"), "{raw_location}");
     let location = url::Url::parse(raw_location).expect("URL");
     assert_eq!(location.scheme(), "com.example.app");
     let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
@@ -217,15 +198,10 @@ async fn authorization_code_with_pkce() {
         (StatusCode::BAD_REQUEST, "invalid_grant")
     );
     assert_eq!(
-        attempt("", "com.example.app:/oauth?keep=1")
-            .await
-            .str("error"),
+        attempt("", "com.example.app:/oauth?keep=1").await.str("error"),
         "invalid_grant"
     );
-    assert_eq!(
-        attempt(VERIFIER, REDIRECT_URI).await.str("error"),
-        "invalid_grant"
-    );
+    assert_eq!(attempt(VERIFIER, REDIRECT_URI).await.str("error"), "invalid_grant");
 
     let ok = attempt(VERIFIER, "com.example.app:/oauth?keep=1").await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
@@ -234,9 +210,7 @@ async fn authorization_code_with_pkce() {
 
     // Codes are single-use; a second redemption also revokes what the first issued.
     assert_eq!(
-        attempt(VERIFIER, "com.example.app:/oauth?keep=1")
-            .await
-            .str("error"),
+        attempt(VERIFIER, "com.example.app:/oauth?keep=1").await.str("error"),
         "invalid_grant"
     );
     assert_eq!(f.me(&at).await.status, StatusCode::UNAUTHORIZED);
@@ -295,16 +269,10 @@ async fn client_authentication() {
 
     for reply in [
         f.token_basic("confidential-app", "wrong", &cc).await,
-        f.token(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "confidential-app"),
-        ])
-        .await,
-        f.token(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "nobody"),
-        ])
-        .await,
+        f.token(&[("grant_type", "client_credentials"), ("client_id", "confidential-app")])
+            .await,
+        f.token(&[("grant_type", "client_credentials"), ("client_id", "nobody")])
+            .await,
         f.token(&[
             ("grant_type", "client_credentials"),
             ("client_id", "m2m-client"),
@@ -314,9 +282,7 @@ async fn client_authentication() {
     ] {
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
         assert_eq!(reply.str("error"), "invalid_client");
-        assert!(reply
-            .header("www-authenticate")
-            .is_some_and(|h| h.starts_with("Basic")));
+        assert!(reply.header("www-authenticate").is_some_and(|h| h.starts_with("Basic")));
     }
 }
 
@@ -335,10 +301,7 @@ async fn grant_type_and_parameter_errors() {
         "invalid_request"
     );
     let code_missing = f
-        .token(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", "public-app"),
-        ])
+        .token(&[("grant_type", "authorization_code"), ("client_id", "public-app")])
         .await;
     assert_eq!(code_missing.str("error"), "invalid_request");
     let repeated = f
@@ -364,12 +327,8 @@ async fn grant_type_and_parameter_errors() {
 async fn response_styles_and_refresh_token_ttl() {
     let f = start();
     let camel = f.sign_in("camel-app", "read").await.json();
-    assert!(camel["accessToken"]
-        .as_str()
-        .is_some_and(|t| t.starts_with("at_")));
-    assert!(camel["refreshToken"]
-        .as_str()
-        .is_some_and(|t| t.starts_with("rt_")));
+    assert!(camel["accessToken"].as_str().is_some_and(|t| t.starts_with("at_")));
+    assert!(camel["refreshToken"].as_str().is_some_and(|t| t.starts_with("rt_")));
     assert_eq!(camel["tokenType"], "Bearer");
     assert_eq!(camel["scope"], "read");
     let now = std::time::SystemTime::now()
@@ -439,26 +398,19 @@ async fn revocation_and_introspection() {
     let info = f.post_form("/introspect", &[("token", &rt)]).await.json();
     assert_eq!(info["token_type"], "refresh_token");
     assert_eq!(
-        f.post_form("/introspect", &[("token", "at_unknown")])
-            .await
-            .json(),
+        f.post_form("/introspect", &[("token", "at_unknown")]).await.json(),
         json!({"active": false})
     );
 
     // Unknown tokens are fine; a missing token or client is not.
     assert_eq!(
-        f.post_form(
-            "/revoke",
-            &[("token", "rt_unknown"), ("client_id", "public-app")]
-        )
-        .await
-        .status,
+        f.post_form("/revoke", &[("token", "rt_unknown"), ("client_id", "public-app")])
+            .await
+            .status,
         StatusCode::OK
     );
     assert_eq!(
-        f.post_form("/revoke", &[("client_id", "public-app")])
-            .await
-            .status,
+        f.post_form("/revoke", &[("client_id", "public-app")]).await.status,
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
@@ -487,26 +439,15 @@ async fn revocation_and_introspection() {
         json!({"active": false})
     );
     assert_eq!(f.me(&at).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        f.refresh("public-app", &rt).await.str("error"),
-        "invalid_grant"
-    );
+    assert_eq!(f.refresh("public-app", &rt).await.str("error"), "invalid_grant");
 
     // Revoking an access token (confidential client, Basic) revokes just that token.
     let cc = f
-        .token_basic(
-            "m2m-client",
-            "m2m-secret",
-            &[("grant_type", "client_credentials")],
-        )
+        .token_basic("m2m-client", "m2m-secret", &[("grant_type", "client_credentials")])
         .await
         .str("access_token");
     let other = f
-        .token_basic(
-            "m2m-client",
-            "m2m-secret",
-            &[("grant_type", "client_credentials")],
-        )
+        .token_basic("m2m-client", "m2m-secret", &[("grant_type", "client_credentials")])
         .await
         .str("access_token");
     let reply = f
@@ -535,10 +476,7 @@ async fn revocation_and_introspection() {
 #[tokio::test]
 async fn metadata_document_points_at_this_server() {
     let f = start();
-    let doc = f
-        .get("/.well-known/oauth-authorization-server")
-        .await
-        .json();
+    let doc = f.get("/.well-known/oauth-authorization-server").await.json();
     assert_eq!(doc["issuer"], f.server.base_url());
     assert_eq!(doc["token_endpoint"], f.url("/token"));
 }

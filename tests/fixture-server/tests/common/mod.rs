@@ -21,8 +21,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -59,11 +58,7 @@ async fn read(response: reqwest::Response) -> Reply {
     let status = response.status();
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
-    Reply {
-        status,
-        headers,
-        text,
-    }
+    Reply { status, headers, text }
 }
 
 impl Fixture {
@@ -81,11 +76,7 @@ impl Fixture {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await?;
-        Ok(Reply {
-            status,
-            headers,
-            text,
-        })
+        Ok(Reply { status, headers, text })
     }
 
     /// POST /token with client_secret_basic.
@@ -102,13 +93,7 @@ impl Fixture {
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Reply {
-        let response = self
-            .http
-            .post(self.url(path))
-            .form(form)
-            .send()
-            .await
-            .expect("request");
+        let response = self.http.post(self.url(path)).form(form).send().await.expect("request");
         read(response).await
     }
 
