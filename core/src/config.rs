@@ -127,9 +127,11 @@ impl ValidatedConfig {
             (None, false) => ClientAuthMethod::None,
             (Some(ClientAuthMethod::None), _) => ClientAuthMethod::None,
             (Some(method), true) => method,
-            (Some(method), false) => return Err(Error::configuration(format!(
+            (Some(method), false) => {
+                return Err(Error::configuration(format!(
                 "auth_method {method:?} needs a client secret; give one to the builder or use ClientAuthMethod::None"
-            ))),
+            )))
+            }
         };
         if config.client_credentials && !has_secret {
             return Err(Error::configuration(

@@ -20,6 +20,8 @@
 
 use std::fmt;
 
+use crate::store::{StorageErrorKind, StoreError};
+
 /// The public error of every tokenkeep call, grouped by what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum TokenKeepError {
@@ -70,7 +72,9 @@ pub enum TokenKeepError {
     /// The token store failed. Nothing in it was removed.
     #[error("token store error: {message}")]
     Storage {
-        /// What happened, without secrets.
+        /// Which kind of storage failure.
+        kind: StorageErrorKind,
+        /// What happened and where, without secrets.
         message: String,
     },
     /// A bug in tokenkeep (for example a caught panic). Please report it.
@@ -117,7 +121,7 @@ pub(crate) enum Error {
     /// The session was configured wrongly.
     Configuration { detail: String },
     /// The token store failed.
-    Storage { detail: String },
+    Storage { kind: StorageErrorKind, detail: String },
     /// No tokens and no way to get some.
     NotSignedIn { detail: String },
     /// The session ended earlier (invalid_grant) and has not been signed in since.
@@ -151,8 +155,21 @@ impl Error {
         Error::Configuration { detail: detail.into() }
     }
 
-    pub(crate) fn storage(detail: impl Into<String>) -> Self {
-        Error::Storage { detail: detail.into() }
+    /// A storage failure of another kind than the store's own errors
+    /// (say, a record the session cannot decode).
+    pub(crate) fn storage(kind: StorageErrorKind, detail: impl Into<String>) -> Self {
+        Error::Storage {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// A store's own error, with what the session was doing.
+    pub(crate) fn from_store(error: StoreError, doing: impl std::fmt::Display) -> Self {
+        Error::Storage {
+            kind: error.kind(),
+            detail: format!("{doing}: {error}"),
+        }
     }
 
     pub(crate) fn internal(detail: impl Into<String>) -> Self {
@@ -220,7 +237,7 @@ impl From<Error> for TokenKeepError {
             Error::MalformedResponse { detail } => TokenKeepError::Protocol { message: detail },
             Error::Authorization { detail } => TokenKeepError::Authorization { message: detail },
             Error::Configuration { detail } => TokenKeepError::Configuration { message: detail },
-            Error::Storage { detail } => TokenKeepError::Storage { message: detail },
+            Error::Storage { kind, detail } => TokenKeepError::Storage { kind, message: detail },
             Error::Internal { detail } => TokenKeepError::Internal { message: detail },
         }
     }

@@ -29,6 +29,9 @@ pub enum ChangeReason {
     SignedIn,
     /// The app logged out; there are no tokens now.
     LoggedOut,
+    /// Another process (or session) sharing the store refreshed them, and
+    /// this session took its result instead of refreshing again.
+    Adopted,
 }
 
 /// A change of tokens, without the tokens themselves.

@@ -70,6 +70,10 @@ pub struct RefreshPolicy {
     /// a caller to ask for a token. Default false.
     #[uniffi(default = false)]
     pub proactive_refresh: bool,
+    /// How long to wait for the store's lock on the account while another
+    /// process refreshes it, in milliseconds. Default 60 000.
+    #[uniffi(default = 60000)]
+    pub store_lock_timeout_ms: u64,
 }
 
 impl Default for RefreshPolicy {
@@ -85,6 +89,7 @@ impl Default for RefreshPolicy {
             connect_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
             proactive_refresh: false,
+            store_lock_timeout_ms: 60_000,
         }
     }
 }

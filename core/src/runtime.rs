@@ -73,6 +73,16 @@ where
     }
 }
 
+/// Runs `work`, which may block (a store lock, a file sync), without
+/// stalling the runtime when called from one of its threads.
+pub(crate) fn blocking_section<T>(work: impl FnOnce() -> T) -> T {
+    if ON_RUNTIME_THREAD.with(Cell::get) {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
+}
+
 /// Runs `future` on the runtime and waits for it on the calling thread.
 pub(crate) fn block_on<F, T>(future: F) -> Result<T, Error>
 where

@@ -21,6 +21,7 @@
 pub(crate) mod authorized;
 mod proactive;
 mod single_flight;
+mod store_sync;
 
 use std::sync::Arc;
 
@@ -41,6 +42,7 @@ use crate::token_set::{Freshness, TokenSet};
 use crate::TokenKeepError;
 
 use single_flight::{RefreshOutcome, SharedRefresh, SingleFlight};
+use store_sync::StoreView;
 
 /// What a session is built from.
 pub(crate) struct SessionParts {
@@ -102,7 +104,7 @@ impl Session {
         let loaded = parts
             .store
             .load(parts.account.clone())
-            .map_err(|e| Error::storage(format!("could not load the tokens of account `{}`: {e}", parts.account)))?;
+            .map_err(|e| Error::from_store(e, format!("could not load the tokens of account `{}`", parts.account)))?;
         let current = match loaded {
             Some(bytes) => {
                 let record = record::decode(&bytes, &parts.account)?;
@@ -247,16 +249,42 @@ impl Session {
         drop(self.start_refresh());
     }
 
-    /// One refresh: the grant, then publish or end the session.
+    /// One refresh, under the store's lock: re-read the store (another
+    /// process may have refreshed already), then the grant, then publish or
+    /// end the session.
     async fn run_refresh(self: Arc<Self>) -> RefreshOutcome {
-        let (tokens, generation, phase) = {
+        if self.current.read().phase == Phase::SessionExpired {
+            return Err(session_ended());
+        }
+        let lock = self.lock_store()?;
+        let (mut tokens, mut generation, phase) = {
             let current = self.current.read();
             (current.tokens.clone(), current.generation, current.phase)
         };
-        let uses_refresh_token = phase == Phase::Active && tokens.as_ref().is_some_and(|t| t.has_refresh_token());
+        match self.reread(generation)? {
+            StoreView::Unchanged => {}
+            StoreView::Newer(record) => {
+                let adopted = self.adopt(record);
+                let now = self.clock.now_ms();
+                if adopted.freshness(now, &self.policy, 0) == Freshness::Fresh {
+                    tracing::debug!(account = %self.account, "adopted tokens another process refreshed");
+                    return Ok(adopted);
+                }
+                generation = self.current.read().generation;
+                tokens = Some(adopted);
+            }
+            StoreView::Gone if phase == Phase::Active => {
+                let error = Error::SessionEnded {
+                    detail: "the tokens were removed from the store by another process (logout or an ended session); sign in again".into(),
+                };
+                self.end_session(&error, generation, Event::InvalidGrant);
+                return Err(error);
+            }
+            StoreView::Gone => {}
+        }
+        let uses_refresh_token = phase != Phase::LoggedOut && tokens.as_ref().is_some_and(|t| t.has_refresh_token());
         let outcome = match (&tokens, phase) {
-            (_, Phase::SessionExpired) => Err(session_ended()),
-            (Some(current), Phase::Active) if uses_refresh_token => self
+            (Some(current), _) if uses_refresh_token => self
                 .endpoint
                 .refresh(current)
                 .await
@@ -269,27 +297,55 @@ impl Session {
             (Some(_), Phase::Active) => Err(Error::SessionEnded {
                 detail: "the access token expired and there is no refresh token to renew it; sign in again".into(),
             }),
-            (None, Phase::Active) => Err(Error::NotSignedIn {
-                detail: "there are no tokens yet: sign in, or hand tokens over with set_tokens".into(),
-            }),
             (_, Phase::LoggedOut) => Err(Error::NotSignedIn {
                 detail: "the session was logged out; sign in again".into(),
             }),
+            _ => Err(Error::NotSignedIn {
+                detail: "there are no tokens yet: sign in, or hand tokens over with set_tokens".into(),
+            }),
         };
-        match outcome {
+        let result = match outcome {
             Ok((fresh, reason)) => {
                 *self.ahead_backoff.lock() = AheadBackoff::default();
                 self.publish(fresh, reason, Some(generation))
             }
             Err(error @ Error::InvalidGrant { .. }) if uses_refresh_token => {
-                self.end_session(&error, generation);
+                // Before ending the session: did someone rotate the token meanwhile
+                // (a process sharing the store without a cross-process lock)?
+                if let Ok(StoreView::Newer(record)) = self.reread(generation) {
+                    tracing::warn!(account = %self.account, "invalid_grant, but the store holds newer tokens: adopting them");
+                    return Ok(self.adopt(record));
+                }
+                self.end_session(&error, generation, Event::InvalidGrant);
                 Err(error)
             }
             Err(error) => {
                 self.note_refresh_failure(&error);
                 Err(error)
             }
+        };
+        drop(lock);
+        result
+    }
+
+    /// Takes a record another process wrote as this session's tokens.
+    fn adopt(&self, record: crate::store::record::Record) -> Arc<TokenSet> {
+        let tokens = Arc::new(record.tokens);
+        {
+            let _writer = self.writer.lock();
+            let mut current = self.current.write();
+            current.phase = transition(current.phase, Event::TokensStored);
+            current.tokens = Some(tokens.clone());
+            current.generation = record.generation;
         }
+        self.wake.notify_waiters();
+        self.listeners.tokens_changed(TokensChanged {
+            reason: ChangeReason::Adopted,
+            expires_at_unix_ms: tokens.expires_at_unix_ms(),
+            scope: tokens.scope(),
+            has_refresh_token: tokens.has_refresh_token(),
+        });
+        tokens
     }
 
     fn note_refresh_failure(&self, error: &Error) {
@@ -310,11 +366,12 @@ impl Session {
         });
     }
 
-    /// Stores and swaps in `tokens`. With `expected_generation` (a refresh),
-    /// a change made meanwhile wins and `tokens` are dropped; a failed store
-    /// write is reported but the tokens are still used, because the old
-    /// refresh token is already spent. Without it (the app handing tokens
-    /// over), a failed store write is an error and nothing changes.
+    /// Stores and swaps in `tokens`; the caller holds the store lock. With
+    /// `expected_generation` (a refresh), a change made meanwhile wins and
+    /// `tokens` are dropped; a failed store write is reported but the tokens
+    /// are still used, because the old refresh token is already spent.
+    /// Without it (the app handing tokens over), a failed store write is an
+    /// error and nothing changes.
     fn publish(&self, tokens: TokenSet, reason: ChangeReason, expected_generation: Option<u64>) -> RefreshOutcome {
         let _writer = self.writer.lock();
         let generation = self.current.read().generation;
@@ -326,11 +383,11 @@ impl Session {
                 });
             }
         }
-        let next_generation = generation + 1;
+        let next_generation = self.next_generation(generation);
         let saved = record::encode(&tokens, next_generation, self.clock.now_ms()).and_then(|bytes| {
             self.store
                 .save(self.account.clone(), bytes.to_vec())
-                .map_err(|e| Error::storage(format!("could not save the tokens of account `{}`: {e}", self.account)))
+                .map_err(|e| Error::from_store(e, format!("could not save the tokens of account `{}`", self.account)))
         });
         if let Err(error) = saved {
             if expected_generation.is_none() {
@@ -363,15 +420,16 @@ impl Session {
         Ok(tokens)
     }
 
-    /// The server answered invalid_grant: purge and tell, once.
-    fn end_session(&self, error: &Error, generation: u64) {
+    /// The session is over (the server answered invalid_grant, or its
+    /// record vanished): purge and tell, once. The caller holds the store lock.
+    fn end_session(&self, error: &Error, generation: u64, event: Event) {
         let _writer = self.writer.lock();
         {
             let mut current = self.current.write();
             if current.generation != generation || current.phase != Phase::Active {
                 return;
             }
-            current.phase = transition(current.phase, Event::InvalidGrant);
+            current.phase = transition(current.phase, event);
             current.tokens = None;
             current.generation += 1;
         }
@@ -385,6 +443,7 @@ impl Session {
 
     /// Hands over tokens the app got elsewhere.
     pub(crate) fn set_tokens(&self, tokens: TokenSet, reason: ChangeReason) -> RefreshOutcome {
+        let _lock = self.lock_store()?;
         self.publish(tokens, reason, None)
     }
 
@@ -423,6 +482,7 @@ impl Session {
     /// local logout.
     pub(crate) async fn logout(self: Arc<Self>) -> Result<bool, Error> {
         let (old, deleted) = {
+            let _lock = self.lock_store()?;
             let _writer = self.writer.lock();
             let old = {
                 let mut current = self.current.write();
@@ -457,10 +517,13 @@ impl Session {
             None => false,
         };
         deleted.map_err(|e| {
-            Error::storage(format!(
-                "logged out, but the tokens of account `{}` could not be deleted from the store: {e}",
-                self.account
-            ))
+            Error::from_store(
+                e,
+                format!(
+                    "logged out, but the tokens of account `{}` could not be deleted from the store",
+                    self.account
+                ),
+            )
         })?;
         Ok(revoked)
     }

@@ -1,11 +1,14 @@
 //! [`MemoryStore`]: records in a map, gone when the process ends.
 //!
 //! The default store of a session built without one, and the store of most
-//! tests. Records are zeroized when replaced or dropped.
+//! tests. Its lock is an in-process lock per key, so several sessions of one
+//! account in one process still refresh one at a time. Records are zeroized
+//! when replaced or dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use zeroize::Zeroizing;
 
 use super::{StoreError, TokenStore};
@@ -14,6 +17,8 @@ use super::{StoreError, TokenStore};
 #[derive(Default)]
 pub struct MemoryStore {
     records: Mutex<HashMap<String, Zeroizing<Vec<u8>>>>,
+    locked: Mutex<HashSet<String>>,
+    released: Condvar,
 }
 
 impl MemoryStore {
@@ -52,5 +57,43 @@ impl TokenStore for MemoryStore {
     fn delete(&self, key: String) -> Result<(), StoreError> {
         self.records.lock().remove(&key);
         Ok(())
+    }
+
+    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), StoreError> {
+        let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+        let mut locked = self.locked.lock();
+        while locked.contains(&key) {
+            if self.released.wait_until(&mut locked, deadline).timed_out() && locked.contains(&key) {
+                return Err(StoreError::LockTimeout {
+                    message: format!("waited {timeout_ms} ms for the lock on key `{key}` in the memory store"),
+                });
+            }
+        }
+        locked.insert(key);
+        Ok(())
+    }
+
+    fn unlock(&self, key: String) -> Result<(), StoreError> {
+        self.locked.lock().remove(&key);
+        self.released.notify_all();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_is_exclusive_and_times_out() {
+        let store = MemoryStore::new();
+        store.lock("k".into(), 10).expect("first");
+        assert!(matches!(
+            store.lock("k".into(), 20),
+            Err(StoreError::LockTimeout { .. })
+        ));
+        store.lock("other".into(), 10).expect("another key is free");
+        store.unlock("k".into()).expect("unlock");
+        store.lock("k".into(), 10).expect("free again");
     }
 }

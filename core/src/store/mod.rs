@@ -5,12 +5,23 @@
 //! [`record`]: JSON with a schema version and a generation counter) and the
 //! store only has to keep bytes. Rust code and every binding can implement
 //! the trait (a Keychain, an Android Keystore, a company vault); built in are
-//! [`MemoryStore`] for tests and short-lived processes, and (in the storage
-//! module set) encrypted file and SQLite stores.
+//! [`MemoryStore`] for tests and short-lived processes, and the encrypted
+//! file and SQLite stores for data that must survive restarts.
 //!
 //! A record holds live credentials: a store that writes to disk must encrypt
-//! it. Errors are [`StoreError`]s; the session turns them into
-//! `TokenKeepError::Storage` and never deletes a record it could not read.
+//! it. Errors are [`StoreError`]s whose variant says what kind of failure it
+//! was; the session turns them into `TokenKeepError::Storage` and never
+//! deletes a record it could not read.
+//!
+//! # Locking, and why stores take part in it
+//!
+//! With rotating refresh tokens, two processes that refresh the same account
+//! at once burn the session. So the session refreshes under the store's lock
+//! for that key: `lock`, re-read the record, refresh only if it is still the
+//! one that needed refreshing, `save`, `unlock`. A store shared by several
+//! processes makes `lock` exclusive across them (the file store with an
+//! advisory file lock, which the kernel releases if the holder dies); a
+//! store private to one process can make it an in-process lock, or nothing.
 
 mod memory;
 pub(crate) mod record;
@@ -19,15 +30,68 @@ use std::sync::Arc;
 
 pub use memory::MemoryStore;
 
-/// A store's failure, with a message that says what and where.
+/// A store's failure. The variant says which kind; the message says what
+/// and where (a path, a key), never the record's content.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum StoreError {
-    /// The store could not do what was asked.
+    /// Reading or writing the storage medium failed (permissions, disk full, …).
     #[error("{message}")]
-    Failed {
-        /// What went wrong and where (never the record's content).
+    Io {
+        /// What failed, and where.
         message: String,
     },
+    /// The record was encrypted under another key than the one given.
+    #[error("{message}")]
+    WrongKey {
+        /// Which record, and which key ids.
+        message: String,
+    },
+    /// The record is truncated, tampered with or otherwise unreadable.
+    #[error("{message}")]
+    Corrupt {
+        /// Which record, and what is wrong with it.
+        message: String,
+    },
+    /// The lock on a key was not obtained in time (another process holds it).
+    #[error("{message}")]
+    LockTimeout {
+        /// Which key, and how long it waited.
+        message: String,
+    },
+    /// Any other failure (for example raised by a store written in another language).
+    #[error("{message}")]
+    Failed {
+        /// What failed.
+        message: String,
+    },
+}
+
+impl StoreError {
+    /// The kind of failure, for `TokenKeepError::Storage`.
+    pub fn kind(&self) -> StorageErrorKind {
+        match self {
+            StoreError::Io { .. } => StorageErrorKind::Io,
+            StoreError::WrongKey { .. } => StorageErrorKind::WrongKey,
+            StoreError::Corrupt { .. } => StorageErrorKind::Corrupt,
+            StoreError::LockTimeout { .. } => StorageErrorKind::LockTimeout,
+            StoreError::Failed { .. } => StorageErrorKind::Other,
+        }
+    }
+}
+
+/// What kind of storage failure happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum StorageErrorKind {
+    /// The storage medium failed.
+    Io,
+    /// The record is encrypted under another key.
+    WrongKey,
+    /// The record is truncated, tampered with or unreadable.
+    Corrupt,
+    /// Another process held the lock for too long.
+    LockTimeout,
+    /// Anything else.
+    Other,
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for StoreError {
@@ -48,6 +112,13 @@ pub trait TokenStore: Send + Sync {
     fn save(&self, key: String, record: Vec<u8>) -> Result<(), StoreError>;
     /// Removes the record under `key`; removing a missing record is not an error.
     fn delete(&self, key: String) -> Result<(), StoreError>;
+    /// Takes the exclusive lock on `key`, waiting at most `timeout_ms`
+    /// (then `StoreError::LockTimeout`). Exclusive across every process that
+    /// shares this store; a store private to one process may make it an
+    /// in-process lock or do nothing. A holder that dies must not block others.
+    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), StoreError>;
+    /// Releases the lock taken with `lock`.
+    fn unlock(&self, key: String) -> Result<(), StoreError>;
 }
 
 /// A new, empty in-memory store (what a session uses when given none).

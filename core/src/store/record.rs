@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+use crate::store::StorageErrorKind;
 use crate::token_set::TokenSet;
 
 /// The schema this tokenkeep writes.
@@ -55,7 +56,7 @@ pub(crate) fn encode(tokens: &TokenSet, generation: u64, saved_at_ms: i64) -> Re
 /// Decodes the record stored under `key`.
 pub(crate) fn decode(bytes: &[u8], key: &str) -> Result<Record, Error> {
     let version: VersionOnly = serde_json::from_slice(bytes).map_err(|e| {
-        Error::storage(format!(
+        Error::storage(StorageErrorKind::Corrupt, format!(
             "the stored record for key `{key}` is corrupt ({} bytes, not a tokenkeep record: {} at line {} column {}); it was left untouched",
             bytes.len(),
             if e.is_eof() { "it ends early" } else { "unreadable JSON" },
@@ -64,13 +65,13 @@ pub(crate) fn decode(bytes: &[u8], key: &str) -> Result<Record, Error> {
         ))
     })?;
     if version.schema_version > SCHEMA_VERSION {
-        return Err(Error::storage(format!(
+        return Err(Error::storage(StorageErrorKind::Other, format!(
             "the stored record for key `{key}` has schema version {}, written by a newer tokenkeep (this one reads up to {SCHEMA_VERSION}); upgrade tokenkeep",
             version.schema_version
         )));
     }
     let record: RecordV1 = serde_json::from_slice(bytes).map_err(|e| {
-        Error::storage(format!(
+        Error::storage(StorageErrorKind::Corrupt, format!(
             "the stored record for key `{key}` is corrupt (schema {} but a field is missing or of the wrong type at line {} column {}); it was left untouched",
             version.schema_version,
             e.line(),
@@ -112,7 +113,7 @@ mod tests {
             .err()
             .expect("corrupt");
         assert!(
-            matches!(&e, Error::Storage { detail } if detail.contains("user-1") && detail.contains("corrupt")),
+            matches!(&e, Error::Storage { detail, .. } if detail.contains("user-1") && detail.contains("corrupt")),
             "{e:?}"
         );
         let e = decode(br#"{"schema_version":9}"#, "user-1").err().expect("future");
