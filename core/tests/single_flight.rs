@@ -85,3 +85,59 @@ async fn concurrent_callers_all_receive_the_error_of_the_one_failed_refresh() {
     );
     assert!(keeper.tokens().is_some(), "tokens are kept");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn callers_arriving_as_a_refresh_finishes_do_not_start_another() {
+    // No server delay: callers keep arriving while the refresh completes, the
+    // window in which a late caller could otherwise start a second refresh.
+    let fixture = Fixture::start();
+    let (keeper, clock, _) = signed_in_keeper(&fixture).await;
+    let rounds = 100;
+    for _ in 0..rounds {
+        clock.advance_secs(7_200);
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let keeper = keeper.clone();
+                tokio::spawn(async move { keeper.access_token().await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task").expect("token");
+        }
+    }
+    assert_eq!(fixture.refresh_requests().await, rounds, "one refresh per expiry");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_sessions_of_one_account_on_one_store_share_one_refresh() {
+    let fixture = Fixture::start();
+    let store: Arc<dyn tokenkeep::TokenStore> = Arc::new(tokenkeep::MemoryStore::new());
+    let clock = tokenkeep::ManualClock::new();
+    let listener = Arc::new(RecordingListener::default());
+    let build = |listener: Option<Arc<RecordingListener>>| {
+        let mut builder = tokenkeep::TokenKeeperBuilder::new(config(&fixture, "public-app"))
+            .store(store.clone())
+            .manual_clock(clock.clone());
+        if let Some(l) = listener {
+            builder = builder.listener(l);
+        }
+        builder.build().expect("builds")
+    };
+    let first = build(None);
+    first
+        .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
+        .expect("set");
+    let second = build(Some(listener.clone()));
+    clock.advance_secs(7_200);
+    let a = first.access_token().await.expect("first refreshes");
+    let b = second.access_token().await.expect("second adopts");
+    assert_eq!(a, b);
+    assert_eq!(fixture.refresh_requests().await, 1);
+    eventually("an Adopted event", || {
+        listener
+            .changed
+            .lock()
+            .iter()
+            .any(|e| e.reason == tokenkeep::ChangeReason::Adopted)
+    });
+}

@@ -37,14 +37,14 @@ pub(super) fn start(session: &Arc<Session>) {
             let sleep = {
                 let Some(session) = weak.upgrade() else { return };
                 match session.proactive_due_in_ms() {
-                    Some(ms) if ms <= 0 => {
-                        let refresh = session.start_refresh();
+                    Some((ms, seen_generation)) if ms <= 0 => {
+                        let refresh = session.start_refresh(Some(seen_generation));
                         drop(session);
                         // The outcome (and its failure backoff) is recorded by the refresh itself.
                         let _ = refresh.await;
                         continue;
                     }
-                    Some(ms) => Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(MAX_SLEEP),
+                    Some((ms, _)) => Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(MAX_SLEEP),
                     None => MAX_SLEEP,
                 }
             };
