@@ -20,6 +20,7 @@ use crate::runtime;
 use crate::secret::Secret;
 use crate::session::Session;
 use crate::state::SessionState;
+use crate::token_lease::TokenLease;
 use crate::token_response::parse_token_response;
 use crate::token_set::TokenSet;
 
@@ -78,6 +79,26 @@ impl TokenKeeper {
             return answer.map(access_token_of).map_err(Into::into);
         }
         blocking(self.session.clone().valid_tokens(0)).map(access_token_of)
+    }
+
+    /// A valid access token with the time it may be cached for (see
+    /// [`TokenLease`]): what language layers use to keep the per-request
+    /// cost off the FFI boundary.
+    pub async fn access_token_lease(&self) -> Result<Arc<TokenLease>, TokenKeepError> {
+        let tokens = match self.session.try_fresh(0) {
+            Some(answer) => answer?,
+            None => on_runtime(self.session.clone().valid_tokens(0)).await?,
+        };
+        Ok(self.lease(tokens))
+    }
+
+    /// Blocking [`access_token_lease`](Self::access_token_lease).
+    pub fn access_token_lease_blocking(&self) -> Result<Arc<TokenLease>, TokenKeepError> {
+        let tokens = match self.session.try_fresh(0) {
+            Some(answer) => answer?,
+            None => blocking(self.session.clone().valid_tokens(0))?,
+        };
+        Ok(self.lease(tokens))
     }
 
     /// Tokens whose access token stays valid for at least `min_ttl_secs`
@@ -224,6 +245,12 @@ impl TokenKeeper {
     /// The account id (store key) of this session.
     pub fn account_id(&self) -> String {
         self.session.account().to_owned()
+    }
+}
+
+impl TokenKeeper {
+    fn lease(&self, tokens: Arc<TokenSet>) -> Arc<TokenLease> {
+        Arc::new(TokenLease::new(tokens, self.session.now_ms(), self.session.policy()))
     }
 }
 

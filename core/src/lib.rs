@@ -57,6 +57,7 @@ mod secret;
 mod session;
 mod state;
 mod store;
+mod token_lease;
 mod token_response;
 mod token_set;
 
@@ -72,5 +73,6 @@ pub use policy::{RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION,
 pub use secret::Secret;
 pub use state::SessionState;
 pub use store::{memory_store, MemoryStore, StoreError, TokenStore};
+pub use token_lease::{TokenLease, MAX_LEASE_MS};
 pub use token_response::{camel_case_response_mapping, ResponseMapping};
 pub use token_set::TokenSet;

@@ -488,6 +488,11 @@ impl Session {
         self.publish(tokens, reason, None)
     }
 
+    /// The session's refresh policy.
+    pub(crate) fn policy(&self) -> &RefreshPolicy {
+        &self.policy
+    }
+
     /// The time on this session's clock.
     pub(crate) fn now_ms(&self) -> i64 {
         self.clock.now_ms()
