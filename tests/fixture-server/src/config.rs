@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_ACCESS_TTL_SECS: u64 = 3600;
 /// Default refresh-token lifetime in seconds.
 pub const DEFAULT_REFRESH_TTL_SECS: u64 = 86_400;
+/// Default minimum polling interval of the device authorization grant, in seconds.
+pub const DEFAULT_DEVICE_INTERVAL_SECS: u64 = 1;
+/// Default lifetime of a device code (and its user code), in seconds.
+pub const DEFAULT_DEVICE_CODE_TTL_SECS: u64 = 600;
 
 /// How the token endpoint shapes a successful response for a client.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +124,12 @@ pub struct ServerConfig {
     pub rotation: bool,
     /// Registered clients (default: [`ClientSpec::defaults`]).
     pub clients: Vec<ClientSpec>,
+    /// `interval` announced by `/device_authorization`, in seconds (default 1). The
+    /// server never enforces it (no `slow_down` unless a fault injects one).
+    pub device_interval_secs: u64,
+    /// Lifetime of device and user codes in seconds (default 600), announced as
+    /// `expires_in`.
+    pub device_code_ttl_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -130,6 +140,8 @@ impl Default for ServerConfig {
             refresh_ttl_secs: DEFAULT_REFRESH_TTL_SECS,
             rotation: true,
             clients: ClientSpec::defaults(),
+            device_interval_secs: DEFAULT_DEVICE_INTERVAL_SECS,
+            device_code_ttl_secs: DEFAULT_DEVICE_CODE_TTL_SECS,
         }
     }
 }
@@ -160,5 +172,7 @@ mod tests {
         assert!(config.rotation);
         assert_eq!(config.access_ttl_secs, 3600);
         assert_eq!(config.refresh_ttl_secs, 86_400);
+        assert_eq!(config.device_interval_secs, 1);
+        assert_eq!(config.device_code_ttl_secs, 600);
     }
 }

@@ -17,6 +17,7 @@ mod authorize;
 mod client_auth;
 mod config;
 mod connection;
+mod device;
 mod faults;
 mod form;
 mod introspection;
@@ -46,7 +47,11 @@ use tokio::sync::oneshot;
 
 pub use authorize::{pkce_s256, DEFAULT_SUBJECT};
 pub use client_auth::ClientAuthMethod;
-pub use config::{ClientSpec, ResponseStyle, ServerConfig, DEFAULT_ACCESS_TTL_SECS, DEFAULT_REFRESH_TTL_SECS};
+pub use config::{
+    ClientSpec, ResponseStyle, ServerConfig, DEFAULT_ACCESS_TTL_SECS, DEFAULT_DEVICE_CODE_TTL_SECS,
+    DEFAULT_DEVICE_INTERVAL_SECS, DEFAULT_REFRESH_TTL_SECS,
+};
+pub use device::{DeviceDecisionError, DEVICE_CODE_GRANT_TYPE, USER_CODE_ALPHABET};
 pub use faults::{FaultSpec, MALFORMED_BODY};
 pub use state::FixtureState;
 pub use stats::{Stats, TokenRequestRecord, TokenRequestStats};
@@ -62,6 +67,9 @@ fn router(state: FixtureState) -> Router {
     Router::new()
         .route("/token", post(token_endpoint::token))
         .route("/authorize", get(authorize::authorize))
+        .route("/device_authorization", post(device::device_authorization))
+        .route("/device", get(device::verification_page))
+        .route("/device/approve", post(device::approve))
         .route("/revoke", post(revocation::revoke))
         .route("/introspect", post(introspection::introspect))
         .route("/api/me", get(resource::me))

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tokenkeep_fixture_server::{
     serve_with_state, ClientSpec, FaultSpec, FixtureState, ResponseStyle, ServerConfig, DEFAULT_ACCESS_TTL_SECS,
-    DEFAULT_REFRESH_TTL_SECS,
+    DEFAULT_DEVICE_CODE_TTL_SECS, DEFAULT_DEVICE_INTERVAL_SECS, DEFAULT_REFRESH_TTL_SECS,
 };
 use tokio::sync::oneshot;
 
@@ -27,6 +27,12 @@ struct Args {
     /// Global refresh-token lifetime.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_REFRESH_TTL_SECS)]
     refresh_ttl: u64,
+    /// Polling interval announced by /device_authorization (never enforced).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_DEVICE_INTERVAL_SECS)]
+    device_interval: u64,
+    /// Lifetime of device and user codes.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_DEVICE_CODE_TTL_SECS)]
+    device_code_ttl: u64,
     /// Disable refresh-token rotation: refresh responses omit refresh_token.
     #[arg(long)]
     no_rotation: bool,
@@ -77,6 +83,8 @@ fn build_state(args: &Args) -> Result<(ServerConfig, FixtureState), String> {
         access_ttl_secs: args.access_ttl,
         refresh_ttl_secs: args.refresh_ttl,
         rotation: !args.no_rotation,
+        device_interval_secs: args.device_interval,
+        device_code_ttl_secs: args.device_code_ttl,
         ..ServerConfig::default()
     };
     for arg in &args.clients {
@@ -194,6 +202,17 @@ mod tests {
         let c = parse_client("app", ResponseStyle::Standard).expect("valid");
         assert_eq!(c.client_secret, None);
         assert!(parse_client(":x", ResponseStyle::Standard).is_err());
+    }
+
+    #[test]
+    fn device_flags() {
+        let args = Args::try_parse_from(["x"]).expect("no flags");
+        let (config, _) = build_state(&args).expect("valid config");
+        assert_eq!((config.device_interval_secs, config.device_code_ttl_secs), (1, 600));
+        let args =
+            Args::try_parse_from(["x", "--device-interval", "5", "--device-code-ttl", "30"]).expect("valid flags");
+        let (config, _) = build_state(&args).expect("valid config");
+        assert_eq!((config.device_interval_secs, config.device_code_ttl_secs), (5, 30));
     }
 
     #[test]

@@ -50,6 +50,21 @@ impl OAuthError {
         Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", description)
     }
 
+    /// 400 `authorization_pending` (RFC 8628 §3.5): the user has not decided yet.
+    pub fn authorization_pending(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "authorization_pending", description)
+    }
+
+    /// 400 `access_denied` (RFC 8628 §3.5): the user denied the request.
+    pub fn access_denied(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "access_denied", description)
+    }
+
+    /// 400 `expired_token` (RFC 8628 §3.5): the device code has expired.
+    pub fn expired_token(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "expired_token", description)
+    }
+
     /// 400 `unsupported_response_type`.
     pub fn unsupported_response_type(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "unsupported_response_type", description)

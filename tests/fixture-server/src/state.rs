@@ -1,6 +1,6 @@
 //! The server's in-memory state: registered clients, issued access and refresh
-//! tokens, refresh-token families, pending authorization codes, plus handles to the
-//! fault queue and the statistics. [`FixtureState`] is also the in-process control
+//! tokens, refresh-token families, pending authorization codes and device codes,
+//! plus handles to the fault queue and the statistics. [`FixtureState`] is also the in-process control
 //! surface that the admin endpoints wrap.
 
 use std::collections::HashMap;
@@ -13,6 +13,7 @@ use parking_lot::{Mutex, MutexGuard, RwLock};
 use rand::RngCore as _;
 
 use crate::config::{ClientSpec, ResponseStyle, ServerConfig};
+use crate::device::{self, DeviceDecisionError};
 use crate::faults::{FaultQueue, FaultSpec};
 use crate::stats::{Recorder, Stats, TokenRequestRecord};
 
@@ -24,6 +25,14 @@ pub(crate) fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; TOKEN_RANDOM_BYTES];
     rand::thread_rng().fill_bytes(&mut bytes);
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// `now + secs`, saturating (at about a century, then at `now`) instead of
+/// panicking on absurd lifetimes.
+pub(crate) fn expiry_after(now: SystemTime, secs: u64) -> SystemTime {
+    now.checked_add(Duration::from_secs(secs))
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
 }
 
 /// Whole seconds since the Unix epoch (0 for times before it).
@@ -81,6 +90,28 @@ pub(crate) struct AuthCode {
     pub redeemed: Option<u64>,
 }
 
+/// Where a device authorization request stands (RFC 8628).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DeviceStatus {
+    /// Waiting for the user: polling gets `authorization_pending`.
+    Pending,
+    /// Approved as user `sub`: the next poll gets tokens.
+    Approved { sub: String },
+    /// Denied: polling gets `access_denied`.
+    Denied,
+    /// Tokens were issued; the device code is used up.
+    Redeemed,
+}
+
+/// A device code issued by `/device_authorization`.
+#[derive(Debug, Clone)]
+pub(crate) struct DeviceCode {
+    pub client_id: String,
+    pub scope: String,
+    pub expires_at: SystemTime,
+    pub status: DeviceStatus,
+}
+
 /// A freshly issued token and its lifetime.
 #[derive(Debug, Clone)]
 pub(crate) struct IssuedToken {
@@ -106,6 +137,10 @@ pub(crate) struct Registry {
     pub refresh: HashMap<String, RefreshToken>,
     pub families: HashMap<u64, Family>,
     pub codes: HashMap<String, AuthCode>,
+    /// Device codes by `device_code` value.
+    pub device_codes: HashMap<String, DeviceCode>,
+    /// `user_code` (canonical `XXXX-XXXX`) → `device_code`.
+    pub user_codes: HashMap<String, String>,
     next_family: u64,
 }
 
@@ -164,12 +199,7 @@ impl Registry {
     }
 
     fn fresh(prefix: &str, ttl_secs: u64) -> IssuedToken {
-        let now = SystemTime::now();
-        // Saturate instead of panicking on absurd lifetimes.
-        let expires_at = now
-            .checked_add(Duration::from_secs(ttl_secs))
-            .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
-            .unwrap_or(now);
+        let expires_at = expiry_after(SystemTime::now(), ttl_secs);
         IssuedToken {
             value: random_token(prefix),
             ttl_secs,
@@ -213,6 +243,8 @@ struct Globals {
     access_ttl_secs: u64,
     refresh_ttl_secs: u64,
     rotation: bool,
+    device_interval_secs: u64,
+    device_code_ttl_secs: u64,
 }
 
 #[derive(Debug)]
@@ -242,6 +274,8 @@ impl FixtureState {
                     access_ttl_secs: config.access_ttl_secs,
                     refresh_ttl_secs: config.refresh_ttl_secs,
                     rotation: config.rotation,
+                    device_interval_secs: config.device_interval_secs,
+                    device_code_ttl_secs: config.device_code_ttl_secs,
                 },
                 initial_clients: config.clients.clone(),
                 registry: Mutex::new(Registry::with_clients(&config.clients)),
@@ -278,6 +312,35 @@ impl FixtureState {
             rotation: client.rotation.unwrap_or(g.rotation),
             response_style: client.response_style,
         }
+    }
+
+    /// The `interval` announced to device clients, in seconds.
+    pub(crate) fn device_interval_secs(&self) -> u64 {
+        self.shared.globals.device_interval_secs
+    }
+
+    /// The lifetime of device and user codes, in seconds.
+    pub(crate) fn device_code_ttl_secs(&self) -> u64 {
+        self.shared.globals.device_code_ttl_secs
+    }
+
+    /// Approves the pending device authorization request `user_code` as user
+    /// `subject`, like `POST /device/approve`: the device's next poll gets tokens.
+    /// `user_code` is matched ignoring case, dashes and spaces.
+    pub fn approve_user_code(&self, user_code: &str, subject: &str) -> Result<(), DeviceDecisionError> {
+        device::decide(
+            self,
+            user_code,
+            DeviceStatus::Approved {
+                sub: subject.to_owned(),
+            },
+        )
+    }
+
+    /// Denies the pending device authorization request `user_code`, like
+    /// `POST /device/approve` with `deny=true`: the device's polls get `access_denied`.
+    pub fn deny_user_code(&self, user_code: &str) -> Result<(), DeviceDecisionError> {
+        device::decide(self, user_code, DeviceStatus::Denied)
     }
 
     /// The registered client `client_id`, if any.
@@ -364,8 +427,8 @@ impl FixtureState {
         self.recorder().clear_log();
     }
 
-    /// Back to the state at start-up: the configured clients, no tokens or codes, no
-    /// faults, zero stats and an empty log.
+    /// Back to the state at start-up: the configured clients, no tokens or codes
+    /// (device codes included), no faults, zero stats and an empty log.
     pub fn reset(&self) {
         *self.registry() = Registry::with_clients(&self.shared.initial_clients);
         self.clear_faults();

@@ -11,6 +11,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::client_auth::{presented_client, ClientAuthMethod};
+use crate::device::DEVICE_CODE_GRANT_TYPE;
 use crate::form::FormParams;
 use crate::state::FixtureState;
 
@@ -18,7 +19,7 @@ use crate::state::FixtureState;
 const TOKEN_REQUEST_LOG_LIMIT: usize = 1000;
 
 /// Form fields whose values never appear in the log.
-const REDACTED_FIELDS: [&str; 4] = ["client_secret", "refresh_token", "code", "code_verifier"];
+const REDACTED_FIELDS: [&str; 5] = ["client_secret", "refresh_token", "code", "code_verifier", "device_code"];
 
 /// Replacement for a redacted value.
 const REDACTED: &str = "<redacted>";
@@ -34,6 +35,9 @@ pub struct TokenRequestStats {
     pub client_credentials: u64,
     /// `grant_type=authorization_code`.
     pub authorization_code: u64,
+    /// `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628).
+    #[serde(default)]
+    pub device_code: u64,
     /// Missing or any other grant type.
     pub other: u64,
 }
@@ -62,7 +66,8 @@ pub struct TokenRequestRecord {
     pub client_id: Option<String>,
     /// How the client presented itself.
     pub client_auth: ClientAuthMethod,
-    /// Every form field; secrets, refresh tokens, codes and verifiers are `<redacted>`.
+    /// Every form field; secrets, refresh tokens, codes, device codes and verifiers
+    /// are `<redacted>`.
     pub params: BTreeMap<String, String>,
 }
 
@@ -122,6 +127,7 @@ impl Recorder {
             Some("refresh_token") => t.refresh_token += 1,
             Some("client_credentials") => t.client_credentials += 1,
             Some("authorization_code") => t.authorization_code += 1,
+            Some(DEVICE_CODE_GRANT_TYPE) => t.device_code += 1,
             _ => t.other += 1,
         }
         if self.log.len() == TOKEN_REQUEST_LOG_LIMIT {
@@ -175,12 +181,19 @@ mod tests {
         recorder.record_token_request(&headers, &form);
         recorder.record_token_request(&headers, &FormParams::parse(b"grant_type=password"));
         recorder.record_token_request(&headers, &FormParams::parse(b""));
+        recorder.record_token_request(
+            &headers,
+            &FormParams::parse(b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=dc_x"),
+        );
         let stats = recorder.stats();
-        assert_eq!(stats.token_requests.total, 3);
+        assert_eq!(stats.token_requests.total, 4);
         assert_eq!(stats.token_requests.refresh_token, 1);
+        assert_eq!(stats.token_requests.device_code, 1);
         assert_eq!(stats.token_requests.other, 2);
         let log = recorder.token_requests();
-        assert_eq!(log.len(), 3);
+        assert_eq!(log.len(), 4);
+        assert_eq!(log[3].params["device_code"], "<redacted>");
+        assert_eq!(log[3].grant_type.as_deref(), Some(DEVICE_CODE_GRANT_TYPE));
         assert_eq!(log[0].params["refresh_token"], "<redacted>");
         assert_eq!(log[0].params["client_secret"], "<redacted>");
         assert_eq!(log[0].params["scope"], "x y");

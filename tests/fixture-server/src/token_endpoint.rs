@@ -1,6 +1,6 @@
 //! `POST /token`: the `refresh_token` (with rotation and reuse detection),
-//! `client_credentials` and `authorization_code` (PKCE S256) grants, and the three
-//! response styles. Every request is counted and logged before a queued fault is
+//! `client_credentials`, `authorization_code` (PKCE S256) and device code (RFC 8628)
+//! grants, and the three response styles. Every request is counted and logged before a queued fault is
 //! applied.
 
 use std::time::SystemTime;
@@ -15,10 +15,11 @@ use crate::authorize::{pkce_s256, valid_pkce_value};
 use crate::client_auth::presented_client;
 use crate::config::{ClientSpec, ResponseStyle};
 use crate::connection::ConnHandle;
+use crate::device::DEVICE_CODE_GRANT_TYPE;
 use crate::form::{require_form_content_type, FormParams};
 use crate::oauth_error::{no_store_json, OAuthError};
 use crate::scope;
-use crate::state::{unix_secs, Effective, FixtureState, IssuedToken};
+use crate::state::{unix_secs, DeviceStatus, Effective, FixtureState, IssuedToken};
 
 /// `error_description` of the answer to a reused refresh token.
 pub const REUSE_DESCRIPTION: &str = "refresh token reuse detected; token family revoked";
@@ -56,7 +57,7 @@ fn handle(state: &FixtureState, headers: &HeaderMap, form: &FormParams) -> Resul
     let grant_type = form.require("grant_type")?;
     if !matches!(
         grant_type,
-        "refresh_token" | "client_credentials" | "authorization_code"
+        "refresh_token" | "client_credentials" | "authorization_code" | DEVICE_CODE_GRANT_TYPE
     ) {
         return Err(OAuthError::unsupported_grant_type(format!(
             "unsupported grant_type {grant_type:?}"
@@ -77,6 +78,7 @@ fn handle(state: &FixtureState, headers: &HeaderMap, form: &FormParams) -> Resul
     let grant = match grant_type {
         "refresh_token" => refresh_grant(state, &client, &settings, form, refresh_ttl)?,
         "client_credentials" => client_credentials_grant(state, &client, &settings, form)?,
+        DEVICE_CODE_GRANT_TYPE => device_code_grant(state, &client, &settings, form, refresh_ttl)?,
         _ => authorization_code_grant(state, &client, &settings, form, refresh_ttl)?,
     };
     Ok(no_store_json(StatusCode::OK, &render(&grant, settings.response_style)))
@@ -218,6 +220,57 @@ fn authorization_code_grant(
         Some(family),
     );
     let refresh = registry.issue_refresh(&client.client_id, &entry.sub, &entry.scope, refresh_ttl, family);
+    Ok(Grant {
+        access,
+        refresh: Some(refresh),
+        scope: entry.scope,
+    })
+}
+
+/// RFC 8628 §3.4–3.5: polling with a device code. Pending, denied and expired codes
+/// get `authorization_pending`, `access_denied` and `expired_token`; an approved one
+/// issues tokens in a new family once, after which the code is used up
+/// (`invalid_grant`, without touching the tokens issued). The server never answers
+/// `slow_down` by itself.
+fn device_code_grant(
+    state: &FixtureState,
+    client: &ClientSpec,
+    settings: &Effective,
+    form: &FormParams,
+    refresh_ttl: u64,
+) -> Result<Grant, OAuthError> {
+    let device_code = form.require("device_code")?;
+    let mut registry = state.registry();
+    let Some(entry) = registry.device_codes.get(device_code).cloned() else {
+        return Err(OAuthError::invalid_grant("unknown device code"));
+    };
+    if entry.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant("device code was issued to another client"));
+    }
+    let expired = SystemTime::now() >= entry.expires_at;
+    let sub = match entry.status {
+        DeviceStatus::Redeemed => return Err(OAuthError::invalid_grant("device code already used")),
+        _ if expired => return Err(OAuthError::expired_token("device code expired")),
+        DeviceStatus::Pending => {
+            return Err(OAuthError::authorization_pending(
+                "the user has not approved the request yet",
+            ))
+        }
+        DeviceStatus::Denied => return Err(OAuthError::access_denied("the user denied the request")),
+        DeviceStatus::Approved { sub } => sub,
+    };
+    let family = registry.new_family();
+    if let Some(stored) = registry.device_codes.get_mut(device_code) {
+        stored.status = DeviceStatus::Redeemed;
+    }
+    let access = registry.issue_access(
+        &client.client_id,
+        &sub,
+        &entry.scope,
+        settings.access_ttl_secs,
+        Some(family),
+    );
+    let refresh = registry.issue_refresh(&client.client_id, &sub, &entry.scope, refresh_ttl, family);
     Ok(Grant {
         access,
         refresh: Some(refresh),

@@ -175,7 +175,7 @@ async fn api_requests_and_stats() {
     assert_eq!(
         stats,
         json!({
-            "token_requests": {"total": 3, "refresh_token": 1, "client_credentials": 1, "authorization_code": 0, "other": 1},
+            "token_requests": {"total": 3, "refresh_token": 1, "client_credentials": 1, "authorization_code": 0, "device_code": 0, "other": 1},
             "revocations": 1,
             "introspections": 1,
             "api_requests": 4,

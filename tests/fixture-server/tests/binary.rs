@@ -96,6 +96,25 @@ async fn startup_fault_and_extra_client() {
     assert!(wait_for_exit(&mut child).success());
 }
 
+#[tokio::test]
+async fn device_flags() {
+    let (mut child, base) = launch(&["--device-interval", "7", "--device-code-ttl", "42"]);
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/device_authorization"))
+        .form(&[("client_id", "public-app")])
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(body["interval"], 7);
+    assert_eq!(body["expires_in"], 42);
+    assert_eq!(body["verification_uri"], format!("{base}/device"));
+    drop(child.stdin.take());
+    assert!(wait_for_exit(&mut child).success());
+}
+
 #[cfg(unix)]
 #[test]
 fn exits_on_sigterm_when_not_watching_stdin() {
