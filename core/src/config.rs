@@ -43,6 +43,10 @@ pub struct ClientConfig {
     /// The revocation endpoint (RFC 7009), called on logout.
     #[uniffi(default = None)]
     pub revocation_endpoint: Option<String>,
+    /// The device authorization endpoint (RFC 8628 §3.1), for sign-in on
+    /// devices without a browser.
+    #[uniffi(default = None)]
+    pub device_authorization_endpoint: Option<String>,
     /// The redirect URI registered for this client (sign-in with PKCE).
     #[uniffi(default = None)]
     pub redirect_uri: Option<String>,
@@ -78,6 +82,7 @@ impl ClientConfig {
             client_id: client_id.into(),
             authorization_endpoint: None,
             revocation_endpoint: None,
+            device_authorization_endpoint: None,
             redirect_uri: None,
             scopes: Vec::new(),
             auth_method: None,
@@ -96,6 +101,7 @@ pub(crate) struct ValidatedConfig {
     pub client_id: String,
     pub authorization_endpoint: Option<Url>,
     pub revocation_endpoint: Option<Url>,
+    pub device_authorization_endpoint: Option<Url>,
     pub redirect_uri: Option<String>,
     pub scopes: Vec<String>,
     pub auth_method: ClientAuthMethod,
@@ -112,16 +118,13 @@ impl ValidatedConfig {
             return Err(Error::configuration("client_id is empty"));
         }
         let token_endpoint = secure_url(&config.token_endpoint, "token_endpoint")?;
-        let authorization_endpoint = config
-            .authorization_endpoint
-            .as_deref()
-            .map(|u| secure_url(u, "authorization_endpoint"))
-            .transpose()?;
-        let revocation_endpoint = config
-            .revocation_endpoint
-            .as_deref()
-            .map(|u| secure_url(u, "revocation_endpoint"))
-            .transpose()?;
+        let authorization_endpoint =
+            optional_secure_url(config.authorization_endpoint.as_deref(), "authorization_endpoint")?;
+        let revocation_endpoint = optional_secure_url(config.revocation_endpoint.as_deref(), "revocation_endpoint")?;
+        let device_authorization_endpoint = optional_secure_url(
+            config.device_authorization_endpoint.as_deref(),
+            "device_authorization_endpoint",
+        )?;
         let auth_method = match (config.auth_method, has_secret) {
             (None, true) => ClientAuthMethod::ClientSecretBasic,
             (None, false) => ClientAuthMethod::None,
@@ -150,6 +153,7 @@ impl ValidatedConfig {
             client_id: config.client_id,
             authorization_endpoint,
             revocation_endpoint,
+            device_authorization_endpoint,
             redirect_uri: config.redirect_uri,
             scopes: config.scopes,
             auth_method,
@@ -170,6 +174,11 @@ impl ValidatedConfig {
 /// `scheme://host:port` of `url`, the unit that may receive the token.
 pub(crate) fn origin_of(url: &Url) -> String {
     url.origin().ascii_serialization()
+}
+
+/// [`secure_url`] for an optional setting.
+fn optional_secure_url(raw: Option<&str>, what: &str) -> Result<Option<Url>, Error> {
+    raw.map(|u| secure_url(u, what)).transpose()
 }
 
 /// Parses `raw` and requires HTTPS, or HTTP to a loopback host.

@@ -12,6 +12,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::device::DeviceAuthorization;
 use crate::error::{Error, TokenKeepError};
 use crate::http_exchange::{HttpRequest, HttpResponse};
 use crate::listener::{ChangeReason, SessionListener};
@@ -194,6 +195,36 @@ impl TokenKeeper {
                 .clone()
                 .exchange_code(Secret::new(code), Secret::new(code_verifier)),
         )
+    }
+
+    /// Starts a sign-in on a device without a browser (RFC 8628): show the
+    /// user `user_code()` and `verification_uri()`, then call
+    /// [`complete_device_authorization`](Self::complete_device_authorization).
+    pub async fn start_device_authorization(&self) -> Result<Arc<DeviceAuthorization>, TokenKeepError> {
+        on_runtime(self.session.clone().start_device_authorization()).await
+    }
+
+    /// Blocking [`start_device_authorization`](Self::start_device_authorization).
+    pub fn start_device_authorization_blocking(&self) -> Result<Arc<DeviceAuthorization>, TokenKeepError> {
+        blocking(self.session.clone().start_device_authorization())
+    }
+
+    /// Polls until the user approves the device sign-in, then stores the
+    /// tokens. Fails with `Authorization` if the user denies it, the code
+    /// expires, or `device.cancel()` is called.
+    pub async fn complete_device_authorization(
+        &self,
+        device: Arc<DeviceAuthorization>,
+    ) -> Result<Arc<TokenSet>, TokenKeepError> {
+        on_runtime(self.session.clone().complete_device_authorization(device)).await
+    }
+
+    /// Blocking [`complete_device_authorization`](Self::complete_device_authorization).
+    pub fn complete_device_authorization_blocking(
+        &self,
+        device: Arc<DeviceAuthorization>,
+    ) -> Result<Arc<TokenSet>, TokenKeepError> {
+        blocking(self.session.clone().complete_device_authorization(device))
     }
 
     /// Hands over tokens obtained elsewhere; they are stored and used from now on.

@@ -33,7 +33,7 @@
 //! * [`TokenKeeper`], [`TokenKeeperBuilder`]: what apps hold.
 //! * [`TokenSet`], [`SessionState`]: tokens and where the session is.
 //! * [`ClientConfig`], [`RefreshPolicy`], [`ResponseMapping`]: configuration.
-//! * [`TokenStore`], [`MemoryStore`]: where tokens live between runs.
+//! * [`TokenStore`], [`MemoryStore`], [`EncryptedFileStore`], [`SqliteStore`]: where tokens live between runs.
 //! * [`SessionListener`]: events for the app.
 //! * [`TokenKeepError`]: every failure, grouped by what to do about it.
 //! * [`ManualClock`]: time travel for tests.
@@ -45,6 +45,7 @@ uniffi::setup_scaffolding!();
 mod builder;
 mod clock;
 mod config;
+mod device;
 mod endpoint;
 mod error;
 mod http_exchange;
@@ -64,6 +65,7 @@ mod token_set;
 pub use builder::{TokenKeeperBuilder, DEFAULT_ACCOUNT_ID};
 pub use clock::{Clock, ManualClock};
 pub use config::{ClientAuthMethod, ClientConfig};
+pub use device::{DeviceAuthorization, DEFAULT_POLL_INTERVAL_SECS, SLOW_DOWN_STEP_SECS};
 pub use error::TokenKeepError;
 pub use http_exchange::{HttpHeader, HttpRequest, HttpResponse};
 pub use keeper::TokenKeeper;
@@ -72,7 +74,10 @@ pub use pkce::AuthorizationRequest;
 pub use policy::{RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION};
 pub use secret::Secret;
 pub use state::SessionState;
-pub use store::{memory_store, MemoryStore, StoreError, TokenStore};
+pub use store::{
+    memory_store, EncryptedFileStore, MemoryStore, SqliteStore, StorageErrorKind, StoreError, StoreKey, TokenStore,
+    PASSPHRASE_ITERATIONS, PASSPHRASE_MEMORY_KIB, PASSPHRASE_PARALLELISM, PASSPHRASE_SALT_LEN, STORE_KEY_LEN,
+};
 pub use token_lease::{TokenLease, MAX_LEASE_MS};
 pub use token_response::{camel_case_response_mapping, ResponseMapping};
 pub use token_set::TokenSet;

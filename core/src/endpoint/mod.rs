@@ -6,6 +6,7 @@
 //! * client_credentials grant (RFC 6749 §4.4): configured scopes.
 //! * authorization_code grant with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5):
 //!   the code, the redirect URI and the code verifier.
+//! * device authorization (RFC 8628 §3.1) and the device_code grant (§3.4).
 //! * token revocation (RFC 7009 §2.1).
 //!
 //! Requests are `application/x-www-form-urlencoded` POSTs (RFC 6749 §3.2)
@@ -31,6 +32,7 @@ use url::Url;
 
 use crate::clock::Clock;
 use crate::config::ValidatedConfig;
+use crate::device::DeviceAuthorization;
 use crate::error::Error;
 use crate::policy::RefreshPolicy;
 use crate::secret::Secret;
@@ -38,6 +40,9 @@ use crate::token_response::parse_token_response;
 use crate::token_set::TokenSet;
 
 use form_post::FormResponse;
+
+/// The grant type of a device code token request (RFC 8628 §3.4).
+pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// Sends grants to one client's token endpoint.
 pub(crate) struct TokenEndpoint {
@@ -108,6 +113,31 @@ impl TokenEndpoint {
             ("code_verifier", code_verifier.expose().to_owned()),
         ];
         self.token_request(params, &[code, code_verifier]).await
+    }
+
+    /// Starts a device sign-in (RFC 8628 §3.1).
+    pub(crate) async fn start_device_authorization(&self) -> Result<Arc<DeviceAuthorization>, Error> {
+        let url = self.config.device_authorization_endpoint.clone().ok_or_else(|| {
+            Error::configuration("device sign-in needs `device_authorization_endpoint` in the client config")
+        })?;
+        let mut params = Vec::new();
+        if !self.config.scopes.is_empty() {
+            params.push(("scope", self.config.scopes.join(" ")));
+        }
+        let response = self.post(&url, params, &[]).await?;
+        if !response.is_success() {
+            return Err(response.into_error(&[]));
+        }
+        DeviceAuthorization::parse(&response.body)
+    }
+
+    /// One poll of the token endpoint with a device code (RFC 8628 §3.4).
+    pub(crate) async fn device_token(&self, device_code: &Secret) -> Result<TokenSet, Error> {
+        let params = vec![
+            ("grant_type", DEVICE_CODE_GRANT.to_owned()),
+            ("device_code", device_code.expose().to_owned()),
+        ];
+        self.token_request(params, &[device_code]).await
     }
 
     /// Revokes `token` at the revocation endpoint (RFC 7009 §2.1). Returns

@@ -20,6 +20,7 @@
 
 pub(crate) mod authorized;
 mod proactive;
+mod sign_in;
 mod single_flight;
 mod store_sync;
 
@@ -33,7 +34,6 @@ use crate::config::{ClientConfig, ValidatedConfig};
 use crate::endpoint::TokenEndpoint;
 use crate::error::Error;
 use crate::listener::{ChangeReason, Listeners, RefreshFailure, SessionListener, TokensChanged};
-use crate::pkce::AuthorizationRequest;
 use crate::policy::RefreshPolicy;
 use crate::secret::Secret;
 use crate::state::{observe, transition, Event, Phase, SessionState};
@@ -501,25 +501,6 @@ impl Session {
     /// The response mapping this session reads token answers with.
     pub(crate) fn response_mapping(&self) -> &crate::ResponseMapping {
         &self.config.response_mapping
-    }
-
-    /// A new sign-in attempt.
-    pub(crate) fn authorization_request(&self, extra: &[(String, String)]) -> Result<Arc<AuthorizationRequest>, Error> {
-        AuthorizationRequest::build(&self.config, extra)
-    }
-
-    /// Exchanges a sign-in code and stores the tokens.
-    pub(crate) async fn exchange_code(self: Arc<Self>, code: Secret, code_verifier: Secret) -> RefreshOutcome {
-        let redirect_uri = self
-            .config
-            .redirect_uri
-            .clone()
-            .ok_or_else(|| Error::configuration("exchanging a code needs `redirect_uri` in the client config"))?;
-        let tokens = self
-            .endpoint
-            .exchange_code(&code, &code_verifier, &redirect_uri)
-            .await?;
-        self.publish(tokens, ChangeReason::SignedIn, None)
     }
 
     /// Forgets the tokens (store included) and revokes them at the server

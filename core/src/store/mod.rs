@@ -22,13 +22,40 @@
 //! processes makes `lock` exclusive across them (the file store with an
 //! advisory file lock, which the kernel releases if the holder dies); a
 //! store private to one process can make it an in-process lock, or nothing.
+//!
+//! # The persistent stores
+//!
+//! | store                  | for                                | on disk                                     |
+//! |------------------------|------------------------------------|---------------------------------------------|
+//! | [`EncryptedFileStore`] | an app, a CLI, a small service     | a directory, one encrypted file per account |
+//! | [`SqliteStore`]        | a service with many accounts       | one SQLite database, one row per account    |
+//!
+//! Both seal every record with XChaCha20-Poly1305 under a [`StoreKey`]
+//! (32 bytes from the platform's key store, or a passphrase stretched with
+//! Argon2id), bound to its account so a record moved to another account does
+//! not open; both lock per account with advisory lock files, exclusive
+//! across processes and released by the kernel when a holder dies; both
+//! report a wrong key as `WrongKey` and damage as `Corrupt`, naming the
+//! file or row, and never delete what they could not read; both can
+//! re-encrypt everything under a new key (`rotate_key`). The modules
+//! `envelope`, `key_lock` and `store_key` hold the shared parts.
 
+mod encrypted_file;
+mod envelope;
+mod key_lock;
 mod memory;
 pub(crate) mod record;
+mod sqlite;
+mod store_key;
 
 use std::sync::Arc;
 
+pub use encrypted_file::EncryptedFileStore;
 pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+pub use store_key::{
+    StoreKey, PASSPHRASE_ITERATIONS, PASSPHRASE_MEMORY_KIB, PASSPHRASE_PARALLELISM, PASSPHRASE_SALT_LEN, STORE_KEY_LEN,
+};
 
 /// A store's failure. The variant says which kind; the message says what
 /// and where (a path, a key), never the record's content.

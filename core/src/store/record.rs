@@ -84,6 +84,48 @@ pub(crate) fn decode(bytes: &[u8], key: &str) -> Result<Record, Error> {
     })
 }
 
+/// What a store may index a record by, without decoding its secrets.
+///
+/// Stores that keep metadata beside the sealed record (the SQLite store's
+/// `generation` and `refresh_expires_at_ms` columns, for purging) read it
+/// here from the plaintext before sealing. Neither value is a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordMetadata {
+    /// The record's generation.
+    pub generation: u64,
+    /// When the refresh token expires (ms on the session's clock), if it does.
+    pub refresh_token_expires_at_ms: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct MetadataOnly {
+    schema_version: u32,
+    generation: u64,
+    tokens: TokenTimesOnly,
+}
+
+#[derive(Deserialize)]
+struct TokenTimesOnly {
+    #[serde(default)]
+    refresh_token: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    refresh_token_expires_at_ms: Option<i64>,
+}
+
+/// The metadata of a record this tokenkeep can read, or `None` for bytes
+/// that are not one (a store used by foreign code for other data, a newer
+/// schema). Token strings are skipped, not copied.
+pub(crate) fn peek_metadata(bytes: &[u8]) -> Option<RecordMetadata> {
+    let peek: MetadataOnly = serde_json::from_slice(bytes).ok()?;
+    if peek.schema_version > SCHEMA_VERSION {
+        return None;
+    }
+    Some(RecordMetadata {
+        generation: peek.generation,
+        refresh_token_expires_at_ms: peek.tokens.refresh_token.and(peek.tokens.refresh_token_expires_at_ms),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +167,34 @@ mod tests {
         .err()
         .expect("bad");
         assert!(!e.to_string().contains("at_SECRET"));
+    }
+
+    #[test]
+    fn metadata_is_peeked_without_the_tokens() {
+        let mut t = TokenSet::bearer("at", Some("rt".into()), Some(60), None, 5);
+        let bytes = encode(&t, 4, 10).expect("encode");
+        assert_eq!(
+            peek_metadata(&bytes),
+            Some(RecordMetadata {
+                generation: 4,
+                refresh_token_expires_at_ms: None
+            })
+        );
+        let v1 = br#"{"schema_version":1,"generation":2,"saved_at_ms":1,"tokens":{"access_token":"at","refresh_token":"rt","token_type":"Bearer","received_at_ms":0,"expires_at_ms":1000,"refresh_token_expires_at_ms":9000,"scope":null,"id_token":null,"extra":"{}"}}"#;
+        assert_eq!(
+            peek_metadata(v1).map(|m| m.refresh_token_expires_at_ms),
+            Some(Some(9000))
+        );
+        t = TokenSet::bearer("at", None, Some(60), None, 5);
+        let no_refresh = encode(&t, 1, 10).expect("encode");
+        assert_eq!(
+            peek_metadata(&no_refresh).map(|m| m.refresh_token_expires_at_ms),
+            Some(None)
+        );
+        assert_eq!(peek_metadata(b"not json"), None);
+        assert_eq!(
+            peek_metadata(br#"{"schema_version":9,"generation":1,"tokens":{}}"#),
+            None
+        );
     }
 }

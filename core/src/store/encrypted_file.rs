@@ -1,0 +1,809 @@
+//! [`EncryptedFileStore`]: encrypted records in a directory, one file per account.
+//!
+//! The persistent store for an app, a CLI or a single service: no database,
+//! nothing to run, safe to share between processes of one user.
+//!
+//! # On disk
+//!
+//! ```text
+//! <directory>/                          created 0700 if missing
+//!   3f2a…9c.tkrec                       one sealed record per account (0600)
+//!   3f2a…9c.lock                        its lock file (0600, empty, kept)
+//!   store.salt                          16 random bytes, passphrase stores only (0600)
+//! ```
+//!
+//! A file is named after the account's binding, the first 16 bytes of
+//! SHA-256(account id) in hex: the account id itself is written nowhere.
+//! (Someone who can guess an account id can still confirm it has a file:
+//! use opaque account ids if that matters.) Each file is a record sealed
+//! with XChaCha20-Poly1305 and bound to its account (see `envelope.rs`), so
+//! a file renamed to another account's name does not open.
+//!
+//! # Guarantees
+//!
+//! * **Atomic writes.** `save` writes the sealed record to a fresh temporary
+//!   file in the same directory (`.<name>.<pid>-<n>-<random>.tmp`, 0600),
+//!   `fsync`s it, renames it over the record and `fsync`s the directory. A
+//!   reader sees the old record or the new one, never a mix, and after
+//!   `save` returns the new record survives a power cut. Temporary files a
+//!   crash leaves behind are never read, and are removed when a store is
+//!   opened once they are a minute old.
+//! * **No plaintext on disk.** Records are sealed in memory before anything
+//!   is written; decrypted records are zeroized when the store is done with
+//!   them.
+//! * **Cross-process locking.** `lock`/`unlock` use the per-account lock file
+//!   (see `key_lock.rs`): exclusive across processes and handles, released by
+//!   the kernel if the holder dies.
+//! * **Nothing is deleted on error.** A record that is truncated, tampered
+//!   with or under another key is reported (`StoreError::Corrupt` /
+//!   `StoreError::WrongKey`, naming the file and the account) and left as it
+//!   is.
+//!
+//! # Keys
+//!
+//! [`EncryptedFileStore::open`] takes 32 key bytes, best kept in the
+//! platform's key store; [`EncryptedFileStore::open_with_passphrase`]
+//! stretches a passphrase with Argon2id and a random salt kept in
+//! `store.salt` (not secret, but back it up with the records: without it the
+//! passphrase opens nothing). [`EncryptedFileStore::rotate_key`] re-encrypts
+//! every record under a new key. Rotate while no other process uses the
+//! store, then open it everywhere with the new key: a process still holding
+//! the old key gets `WrongKey` for rotated records.
+//!
+//! On Windows the Unix modes do not apply: files get the directory's ACL, so
+//! keep the store under the user's profile.
+//!
+//! The nearest alternative is [`SqliteStore`](crate::SqliteStore), for a
+//! service with many accounts that needs to list or purge them.
+//!
+//! ```no_run
+//! use tokenkeep::{ClientConfig, EncryptedFileStore, TokenKeeperBuilder};
+//! # fn key_from_keychain() -> Vec<u8> { vec![0; 32] }
+//! let store = EncryptedFileStore::open("/home/me/.local/share/my-app/tokens".into(), key_from_keychain())?;
+//! let keeper = TokenKeeperBuilder::new(ClientConfig::new("https://auth.example.com/oauth/token", "my-app"))
+//!     .account_id("user-42".into())
+//!     .store(store.as_token_store())
+//!     .build()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use parking_lot::Mutex;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use zeroize::Zeroizing;
+
+use super::envelope::{self, AccountBinding};
+use super::key_lock::{lock_file, KeyLocks};
+use super::store_key::{KeyRing, StoreKey, PASSPHRASE_SALT_LEN};
+use super::{StoreError, TokenStore};
+
+/// The extension of record files.
+const RECORD_EXTENSION: &str = "tkrec";
+/// The salt of a passphrase store.
+const SALT_FILE: &str = "store.salt";
+/// How old a leftover temporary file must be before `open` removes it (a
+/// younger one may belong to a save running in another process).
+const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
+/// How long a rotation or an admin task waits for a session's lock on one
+/// record (a session holds it across one refresh, retries included).
+pub(crate) const ADMIN_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A [`TokenStore`] keeping each account's record in its own encrypted file.
+///
+/// One file per account in a private directory, named after a hash of the
+/// account id; records sealed with XChaCha20-Poly1305 and bound to their
+/// account; atomic, fsynced replacement on every save; per-account locks
+/// that hold across processes and die with their holder. A wrong key is
+/// `StoreError::WrongKey`, damage is `StoreError::Corrupt`, and neither
+/// deletes anything. Hand it to a session with
+/// [`as_token_store`](EncryptedFileStore::as_token_store).
+#[derive(uniffi::Object)]
+pub struct EncryptedFileStore {
+    directory: PathBuf,
+    keys: KeyRing,
+    locks: KeyLocks,
+    rotation: Mutex<()>,
+}
+
+#[uniffi::export]
+impl EncryptedFileStore {
+    /// Opens the store in `directory` (created 0700 if missing) with a
+    /// 32-byte key, for example random bytes kept in the platform's key store.
+    #[uniffi::constructor]
+    pub fn open(directory: String, key: Vec<u8>) -> Result<Arc<Self>, StoreError> {
+        let key = StoreKey::from_bytes(&Zeroizing::new(key))?;
+        Self::open_with_key(PathBuf::from(directory), key).map(Arc::new)
+    }
+
+    /// Opens the store in `directory` with a key derived from `passphrase`
+    /// (Argon2id, with the salt in `<directory>/store.salt`, created on first
+    /// open). Takes tens of milliseconds, on purpose.
+    #[uniffi::constructor]
+    pub fn open_with_passphrase(directory: String, passphrase: String) -> Result<Arc<Self>, StoreError> {
+        let passphrase = Zeroizing::new(passphrase);
+        let directory = PathBuf::from(directory);
+        create_private_dir(&directory)?;
+        let key = StoreKey::from_passphrase(&passphrase, &load_or_create_salt(&directory)?)?;
+        Self::open_with_key(directory, key).map(Arc::new)
+    }
+
+    /// Re-encrypts every record under `new_key` (32 bytes) and uses it from
+    /// now on; returns how many records were re-encrypted. If a record does
+    /// not open with the current key, nothing changes and the error names it.
+    /// If writing fails half-way, re-encrypted records stay under the new key
+    /// (this store reads both): call it again with the same key to finish.
+    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<u32, StoreError> {
+        self.rotate(StoreKey::from_bytes(&Zeroizing::new(new_key))?)
+    }
+
+    /// Like [`EncryptedFileStore::rotate_key`], to a key derived from
+    /// `new_passphrase` with this store's salt: afterwards
+    /// `open_with_passphrase` takes the new passphrase.
+    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<u32, StoreError> {
+        let new_passphrase = Zeroizing::new(new_passphrase);
+        let salt = load_or_create_salt(&self.directory)?;
+        self.rotate(StoreKey::from_passphrase(&new_passphrase, &salt)?)
+    }
+
+    /// How many records the store holds. (Account ids cannot be listed: file
+    /// names are hashes.)
+    pub fn record_count(&self) -> Result<u32, StoreError> {
+        Ok(u32::try_from(self.record_files()?.len()).unwrap_or(u32::MAX))
+    }
+
+    /// The id of the key records are written with (16 hex digits, safe to log).
+    pub fn key_id(&self) -> String {
+        self.keys.current().id_hex()
+    }
+
+    /// This store as a [`TokenStore`], for `TokenKeeperBuilder.store(...)`.
+    pub fn as_token_store(self: Arc<Self>) -> Arc<dyn TokenStore> {
+        self
+    }
+}
+
+impl EncryptedFileStore {
+    /// Opens the store in `directory` with `key`.
+    pub fn open_with_key(directory: PathBuf, key: StoreKey) -> Result<Self, StoreError> {
+        create_private_dir(&directory)?;
+        remove_stale_temp_files(&directory);
+        Ok(EncryptedFileStore {
+            locks: KeyLocks::new(directory.clone()),
+            directory,
+            keys: KeyRing::new(key),
+            rotation: Mutex::new(()),
+        })
+    }
+
+    /// The directory the records are in.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    fn record_path(&self, binding: &AccountBinding) -> PathBuf {
+        self.directory.join(format!("{}.{RECORD_EXTENSION}", binding.to_hex()))
+    }
+
+    /// Every record file, with the binding its name encodes.
+    fn record_files(&self) -> Result<Vec<(AccountBinding, PathBuf)>, StoreError> {
+        let entries = fs::read_dir(&self.directory).map_err(|e| StoreError::Io {
+            message: format!("could not list the store directory {}: {e}", self.directory.display()),
+        })?;
+        let mut files = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some(RECORD_EXTENSION) {
+                continue;
+            }
+            if let Some(binding) = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(AccountBinding::from_hex)
+            {
+                files.push((binding, path));
+            }
+        }
+        files.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(files)
+    }
+
+    /// Re-encrypts every record under `new`. First every record is checked
+    /// to open (nothing changes if one does not); then each is re-encrypted
+    /// under its lock. Records already under `new` (a rotation that stopped
+    /// half-way) are skipped, so running it again finishes the job.
+    fn rotate(&self, new: StoreKey) -> Result<u32, StoreError> {
+        let _one_rotation_at_a_time = self.rotation.lock();
+        let new = Arc::new(new);
+        let old = self.keys.current();
+        for (binding, path) in self.record_files()? {
+            if let Some(bytes) = read_record(&path)? {
+                let key = if envelope::key_id(&bytes) == Some(new.id()) {
+                    &new
+                } else {
+                    &old
+                };
+                envelope::open(
+                    key,
+                    &binding,
+                    &bytes,
+                    &format!("{} (key rotation, nothing changed)", path.display()),
+                )?;
+            }
+        }
+        self.keys.begin_rotation(new.clone());
+        // A second pass catches a record a session of this process sealed
+        // with the old key while the first pass ran.
+        let mut rotated = 0;
+        for _pass in 0..2 {
+            let this_pass = self.rotate_pass(&old, &new)?;
+            rotated += this_pass;
+            if this_pass == 0 {
+                break;
+            }
+        }
+        self.keys.finish_rotation();
+        tracing::info!(directory = %self.directory.display(), rotated, key_id = %new.id_hex(), "store key rotated");
+        Ok(rotated)
+    }
+
+    /// Re-encrypts, each under its lock, the records not yet under `new`.
+    fn rotate_pass(&self, old: &StoreKey, new: &StoreKey) -> Result<u32, StoreError> {
+        let mut rotated = 0;
+        for (binding, path) in self.record_files()? {
+            let location = format!("{} (key rotation)", path.display());
+            let _lock = lock_file(&self.locks.path_for(&binding), ADMIN_LOCK_TIMEOUT, &location)?;
+            let Some(bytes) = read_record(&path)? else {
+                continue; // deleted meanwhile
+            };
+            if envelope::key_id(&bytes) == Some(new.id()) {
+                continue; // already rotated, or saved under the new key meanwhile
+            }
+            let record = envelope::open(old, &binding, &bytes, &location)?;
+            let sealed = envelope::seal(new, &binding, &record)?;
+            write_atomically(&path, &sealed, &location)?;
+            rotated += 1;
+        }
+        Ok(rotated)
+    }
+}
+
+impl std::fmt::Debug for EncryptedFileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncryptedFileStore")
+            .field("directory", &self.directory)
+            .field("key_id", &self.key_id())
+            .finish()
+    }
+}
+
+fn location(path: &Path, account: &str) -> String {
+    format!("the record file {} (account `{account}`)", path.display())
+}
+
+impl TokenStore for EncryptedFileStore {
+    fn load(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
+        let binding = AccountBinding::of(&key);
+        let path = self.record_path(&binding);
+        let Some(bytes) = read_record(&path)? else {
+            return Ok(None);
+        };
+        let store_key = self.keys.for_record(envelope::key_id(&bytes));
+        let mut record = envelope::open(&store_key, &binding, &bytes, &location(&path, &key))?;
+        Ok(Some(std::mem::take(&mut *record)))
+    }
+
+    fn save(&self, key: String, record: Vec<u8>) -> Result<(), StoreError> {
+        let record = Zeroizing::new(record);
+        let binding = AccountBinding::of(&key);
+        let path = self.record_path(&binding);
+        let sealed = envelope::seal(&self.keys.current(), &binding, &record)?;
+        write_atomically(&path, &sealed, &location(&path, &key))
+    }
+
+    fn delete(&self, key: String) -> Result<(), StoreError> {
+        let path = self.record_path(&AccountBinding::of(&key));
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(&self.directory).map_err(|e| StoreError::Io {
+                message: format!(
+                    "deleted {} but could not sync its directory: {e}",
+                    location(&path, &key)
+                ),
+            }),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::Io {
+                message: format!("could not delete {}: {e}", location(&path, &key)),
+            }),
+        }
+    }
+
+    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), StoreError> {
+        self.locks.lock(&key, timeout_ms)
+    }
+
+    fn unlock(&self, key: String) -> Result<(), StoreError> {
+        self.locks.unlock(&key)
+    }
+}
+
+/// The bytes of the file at `path`, or `None` if there is none.
+fn read_record(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::Io {
+            message: format!("could not read the record file {}: {e}", path.display()),
+        }),
+    }
+}
+
+/// Creates `directory` (and missing parents) with mode 0700. An existing
+/// directory keeps its mode.
+pub(crate) fn create_private_dir(directory: &Path) -> Result<(), StoreError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(directory).map_err(|e| StoreError::Io {
+        message: format!("could not create the store directory {}: {e}", directory.display()),
+    })
+}
+
+/// Creates a new file only its owner can read (0600); fails if it exists.
+pub(crate) fn create_private_file(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Makes a rename or removal in `directory` durable.
+pub(crate) fn sync_dir(directory: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(directory)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        // Windows cannot open a directory as a file; NTFS journals renames.
+        let _ = directory;
+        Ok(())
+    }
+}
+
+/// A temporary file name beside `target`, unique across processes and threads.
+fn temp_path(target: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("record");
+    target.with_file_name(format!(
+        ".{name}.{}-{}-{:08x}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        OsRng.next_u32()
+    ))
+}
+
+fn is_temp_file_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
+/// Replaces `target` with `bytes` atomically and durably (see the module docs).
+fn write_atomically(target: &Path, bytes: &[u8], what: &str) -> Result<(), StoreError> {
+    let temp = temp_path(target);
+    let written = create_private_file(&temp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        })
+        .and_then(|()| fs::rename(&temp, target));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(StoreError::Io {
+            message: format!("could not write {what} (through {}): {e}", temp.display()),
+        });
+    }
+    let directory = target.parent().unwrap_or(Path::new("."));
+    sync_dir(directory).map_err(|e| StoreError::Io {
+        message: format!("wrote {what} but could not sync its directory: {e}"),
+    })
+}
+
+/// Removes temporary files a crashed save left behind (best effort).
+fn remove_stale_temp_files(directory: &Path) {
+    let Ok(entries) = fs::read_dir(directory) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(is_temp_file_name) {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| now.duration_since(modified).ok());
+        if age.is_some_and(|age| age >= STALE_TEMP_AGE) {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => tracing::debug!(path = %entry.path().display(), "removed a leftover temporary file"),
+                Err(e) => {
+                    tracing::debug!(path = %entry.path().display(), error = %e, "could not remove a leftover temporary file")
+                }
+            }
+        }
+    }
+}
+
+/// The salt of a passphrase store in `directory`, created on first use.
+/// Two processes creating it at once agree on one: the salt is written to a
+/// temporary file and hard-linked into place, which fails if it exists.
+fn load_or_create_salt(directory: &Path) -> Result<[u8; PASSPHRASE_SALT_LEN], StoreError> {
+    let path = directory.join(SALT_FILE);
+    if let Some(salt) = read_salt(&path)? {
+        return Ok(salt);
+    }
+    let mut salt = [0u8; PASSPHRASE_SALT_LEN];
+    OsRng.fill_bytes(&mut salt);
+    let temp = temp_path(&path);
+    let created = create_private_file(&temp)
+        .and_then(|mut file| {
+            file.write_all(&salt)?;
+            file.sync_all()
+        })
+        .and_then(|()| match fs::hard_link(&temp, &path) {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+            linked => linked.and_then(|()| sync_dir(directory)),
+        });
+    let _ = fs::remove_file(&temp);
+    created.map_err(|e| StoreError::Io {
+        message: format!("could not create the salt file {}: {e}", path.display()),
+    })?;
+    read_salt(&path)?.ok_or_else(|| StoreError::Io {
+        message: format!("the salt file {} vanished while the store opened", path.display()),
+    })
+}
+
+fn read_salt(path: &Path) -> Result<Option<[u8; PASSPHRASE_SALT_LEN]>, StoreError> {
+    let Some(bytes) = read_record(path)? else {
+        return Ok(None);
+    };
+    bytes.as_slice().try_into().map(Some).map_err(|_| StoreError::Corrupt {
+        message: format!(
+            "the salt file {} is {} bytes, expected {PASSPHRASE_SALT_LEN}; without it the passphrase cannot open this store's records (restore it from a backup)",
+            path.display(),
+            bytes.len()
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::key_lock::testing::TempDir;
+    use crate::store::record;
+    use crate::token_set::TokenSet;
+
+    const ACCESS: &str = "at_FILE_STORE_SECRET_0123456789";
+    const REFRESH: &str = "rt_FILE_STORE_SECRET_9876543210";
+
+    fn record_bytes(generation: u64) -> Vec<u8> {
+        let tokens = TokenSet::bearer(ACCESS, Some(REFRESH.into()), Some(3600), Some("read".into()), 1_000);
+        record::encode(&tokens, generation, 2_000).expect("encode").to_vec()
+    }
+
+    fn open(dir: &Path, key_byte: u8) -> Arc<EncryptedFileStore> {
+        EncryptedFileStore::open(dir.to_string_lossy().into_owned(), vec![key_byte; 32]).expect("opens")
+    }
+
+    fn record_file(store: &EncryptedFileStore, account: &str) -> PathBuf {
+        store.record_path(&AccountBinding::of(account))
+    }
+
+    fn load_error(store: &EncryptedFileStore, account: &str) -> StoreError {
+        store.load(account.into()).expect_err("load fails")
+    }
+
+    #[test]
+    fn round_trip_overwrite_and_delete() {
+        let dir = TempDir::new("file-store");
+        let store = open(&dir.join("tokens"), 1);
+        assert_eq!(store.load("user-1".into()).expect("load"), None);
+        store.save("user-1".into(), record_bytes(1)).expect("save");
+        assert_eq!(store.load("user-1".into()).expect("load"), Some(record_bytes(1)));
+        store.save("user-1".into(), record_bytes(2)).expect("overwrite");
+        assert_eq!(store.load("user-1".into()).expect("load"), Some(record_bytes(2)));
+        store.save("user-2".into(), record_bytes(7)).expect("save");
+        assert_eq!(store.record_count().expect("count"), 2);
+        store.delete("user-1".into()).expect("delete");
+        assert_eq!(store.load("user-1".into()).expect("load"), None);
+        store
+            .delete("user-1".into())
+            .expect("deleting a missing record is fine");
+        assert_eq!(store.record_count().expect("count"), 1);
+        assert_eq!(store.load("user-2".into()).expect("load"), Some(record_bytes(7)));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_directory_and_every_file_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new("file-store");
+        let tokens = dir.join("nested/tokens");
+        let store = EncryptedFileStore::open_with_passphrase(tokens.to_string_lossy().into_owned(), "pw".into())
+            .expect("opens");
+        store.save("user-1".into(), record_bytes(1)).expect("save");
+        store.lock("user-1".into(), 0).expect("lock");
+        let mode = |p: &Path| fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+        assert_eq!(mode(&tokens), 0o700);
+        let names: Vec<_> = fs::read_dir(&tokens)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert_eq!(names.len(), 3, "{names:?}"); // record, lock, salt
+        for path in names {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+    }
+
+    #[test]
+    fn nothing_on_disk_shows_a_token_or_the_account_id() {
+        let dir = TempDir::new("file-store");
+        let store = open(&dir.0, 1);
+        store.save("alice@example.com".into(), record_bytes(1)).expect("save");
+        store.lock("alice@example.com".into(), 0).expect("lock");
+        for entry in fs::read_dir(&dir.0).expect("dir").flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(!name.contains("alice"), "{name}");
+            let bytes = fs::read(entry.path()).expect("read");
+            for needle in [ACCESS, REFRESH, "alice", "access_token", "schema_version"] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{needle} found in {name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_key_is_reported_naming_the_file_and_the_record_is_kept() {
+        let dir = TempDir::new("file-store");
+        let writer = open(&dir.0, 1);
+        writer.save("user-1".into(), record_bytes(1)).expect("save");
+        let path = record_file(&writer, "user-1");
+        let before = fs::read(&path).expect("read");
+        let reader = open(&dir.0, 2);
+        let e = load_error(&reader, "user-1");
+        assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(
+            text.contains(&writer.key_id()) && text.contains(&reader.key_id()),
+            "{text}"
+        );
+        assert!(text.contains("user-1"), "{text}");
+        assert_eq!(fs::read(&path).expect("still there"), before);
+    }
+
+    #[test]
+    fn damaged_records_are_corrupt_named_and_never_deleted() {
+        let dir = TempDir::new("file-store");
+        let store = open(&dir.0, 1);
+        let path = record_file(&store, "user-1");
+        let sealed = || {
+            store.save("user-1".into(), record_bytes(1)).expect("save");
+            fs::read(&path).expect("read")
+        };
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("is truncated", sealed()[..20].to_vec()),
+            ("failed authentication", {
+                let mut bytes = sealed();
+                let last = bytes.len() - 30;
+                bytes[last] ^= 0x40;
+                bytes
+            }),
+            ("not a tokenkeep record", b"this is not a record at all".to_vec()),
+            ("not a tokenkeep record", record_bytes(1)),
+        ];
+        for (expected, bytes) in cases {
+            fs::write(&path, &bytes).expect("damage");
+            let e = load_error(&store, "user-1");
+            assert!(matches!(e, StoreError::Corrupt { .. }), "{expected}: {e:?}");
+            assert!(e.to_string().contains(expected), "{expected}: {e}");
+            assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+            assert!(!e.to_string().contains(ACCESS));
+            assert_eq!(
+                fs::read(&path).expect("kept"),
+                bytes,
+                "{expected}: the record was left untouched"
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_copied_to_another_accounts_name_does_not_open() {
+        let dir = TempDir::new("file-store");
+        let store = open(&dir.0, 1);
+        store.save("alice".into(), record_bytes(1)).expect("save");
+        fs::copy(record_file(&store, "alice"), record_file(&store, "mallory")).expect("copy");
+        let e = load_error(&store, "mallory");
+        assert!(
+            matches!(&e, StoreError::Corrupt { message } if message.contains("failed authentication") && message.contains("mallory")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_passphrase_store_reopens_with_its_passphrase_only() {
+        let dir = TempDir::new("file-store");
+        let path = dir.0.to_string_lossy().into_owned();
+        let store = EncryptedFileStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
+        store.save("user-1".into(), record_bytes(1)).expect("save");
+        let salt = fs::read(dir.join(SALT_FILE)).expect("salt");
+        assert_eq!(salt.len(), PASSPHRASE_SALT_LEN);
+        drop(store);
+        let again = EncryptedFileStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
+        assert_eq!(again.load("user-1".into()).expect("load"), Some(record_bytes(1)));
+        assert_eq!(fs::read(dir.join(SALT_FILE)).expect("salt"), salt, "the salt is reused");
+        let other = EncryptedFileStore::open_with_passphrase(path, "battery staple".into()).expect("opens");
+        assert!(matches!(load_error(&other, "user-1"), StoreError::WrongKey { .. }));
+    }
+
+    #[test]
+    fn rotation_re_encrypts_every_record_under_the_new_key() {
+        let dir = TempDir::new("file-store");
+        let store = open(&dir.0, 1);
+        for (i, account) in ["a", "b", "c"].iter().enumerate() {
+            store.save((*account).into(), record_bytes(i as u64)).expect("save");
+        }
+        let old_id = store.key_id();
+        assert_eq!(store.rotate_key(vec![2; 32]).expect("rotate"), 3);
+        assert_ne!(store.key_id(), old_id);
+        assert_eq!(store.load("b".into()).expect("load"), Some(record_bytes(1)));
+        store.save("d".into(), record_bytes(9)).expect("save after rotation");
+        assert_eq!(
+            store.rotate_key(vec![2; 32]).expect("again"),
+            0,
+            "nothing left to rotate"
+        );
+        drop(store);
+        let reopened = open(&dir.0, 2);
+        for (i, account) in ["a", "b", "c"].iter().enumerate() {
+            assert_eq!(
+                reopened.load((*account).into()).expect("load"),
+                Some(record_bytes(i as u64))
+            );
+        }
+        let stale = open(&dir.0, 1);
+        assert!(matches!(load_error(&stale, "a"), StoreError::WrongKey { .. }));
+    }
+
+    #[test]
+    fn rotation_stops_before_changing_anything_when_a_record_does_not_open() {
+        let dir = TempDir::new("file-store");
+        let store = open(&dir.0, 1);
+        store.save("a".into(), record_bytes(1)).expect("save");
+        let foreign = open(&dir.0, 3);
+        foreign
+            .save("b".into(), record_bytes(2))
+            .expect("save under another key");
+        let before: Vec<_> = ["a", "b"]
+            .iter()
+            .map(|a| fs::read(record_file(&store, a)).expect("read"))
+            .collect();
+        let e = store.rotate_key(vec![2; 32]).expect_err("b does not open");
+        assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
+        assert!(
+            e.to_string().contains(&record_file(&store, "b").display().to_string()),
+            "{e}"
+        );
+        let after: Vec<_> = ["a", "b"]
+            .iter()
+            .map(|a| fs::read(record_file(&store, a)).expect("read"))
+            .collect();
+        assert_eq!(before, after, "nothing was rewritten");
+        assert_eq!(
+            store.load("a".into()).expect("still the old key"),
+            Some(record_bytes(1))
+        );
+    }
+
+    #[test]
+    fn a_passphrase_can_be_rotated() {
+        let dir = TempDir::new("file-store");
+        let path = dir.0.to_string_lossy().into_owned();
+        let store = EncryptedFileStore::open_with_passphrase(path.clone(), "old pass".into()).expect("opens");
+        store.save("a".into(), record_bytes(1)).expect("save");
+        assert_eq!(store.rotate_passphrase("new pass".into()).expect("rotate"), 1);
+        let reopened = EncryptedFileStore::open_with_passphrase(path, "new pass".into()).expect("opens");
+        assert_eq!(reopened.load("a".into()).expect("load"), Some(record_bytes(1)));
+    }
+
+    #[test]
+    fn the_lock_excludes_another_handle_and_a_dropped_store_releases_it() {
+        let dir = TempDir::new("file-store");
+        let first = open(&dir.0, 1);
+        let second = open(&dir.0, 1);
+        first.lock("user-1".into(), 1_000).expect("lock");
+        let e = second.lock("user-1".into(), 30).expect_err("held");
+        assert!(
+            matches!(&e, StoreError::LockTimeout { message } if message.contains("user-1")),
+            "{e:?}"
+        );
+        second.lock("user-2".into(), 0).expect("other accounts are free");
+        first.unlock("user-1".into()).expect("unlock");
+        second.lock("user-1".into(), 0).expect("free after unlock");
+        // A holder that goes away without unlocking (a crashed process's
+        // files are closed by the kernel) does not block anyone.
+        drop(second);
+        first
+            .lock("user-1".into(), 0)
+            .expect("released when the holder's files closed");
+    }
+
+    #[test]
+    fn leftover_temp_files_are_ignored_and_stale_ones_removed_on_open() {
+        let dir = TempDir::new("file-store");
+        let store = open(&dir.0, 1);
+        store.save("user-1".into(), record_bytes(1)).expect("save");
+        let target = record_file(&store, "user-1");
+        let stale = temp_path(&target);
+        let fresh = temp_path(&target);
+        fs::write(&stale, b"half a record").expect("stale");
+        fs::write(&fresh, b"a save in progress").expect("fresh");
+        File::options()
+            .write(true)
+            .open(&stale)
+            .expect("open")
+            .set_modified(SystemTime::now() - Duration::from_secs(3_600))
+            .expect("age it");
+        assert_eq!(store.load("user-1".into()).expect("load"), Some(record_bytes(1)));
+        assert_eq!(store.record_count().expect("count"), 1);
+        let reopened = open(&dir.0, 1);
+        assert!(!stale.exists(), "a stale temp file is removed");
+        assert!(fresh.exists(), "a young one may be another process's save");
+        assert_eq!(reopened.load("user-1".into()).expect("load"), Some(record_bytes(1)));
+    }
+
+    #[test]
+    fn concurrent_saves_never_leave_a_torn_record() {
+        let dir = TempDir::new("file-store");
+        let store = open(&dir.0, 1);
+        let threads: Vec<_> = (0..8u64)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..20 {
+                        store.save("shared".into(), record_bytes(t * 100 + i)).expect("save");
+                        let loaded = store.load("shared".into()).expect("load").expect("present");
+                        assert!(record::peek_metadata(&loaded).is_some());
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        let names: Vec<_> = fs::read_dir(&dir.0).expect("dir").flatten().collect();
+        assert_eq!(names.len(), 1, "no temp file left behind");
+    }
+
+    #[test]
+    fn debug_shows_the_directory_and_key_id_only() {
+        let dir = TempDir::new("file-store");
+        let store = open(&dir.0, 0xAB);
+        let text = format!("{store:?}");
+        assert!(text.contains(&store.key_id()), "{text}");
+        assert!(text.contains("file-store"), "{text}");
+        assert!(!text.contains("171, 171") && !text.contains("abab"), "{text}"); // 0xAB
+        assert!(EncryptedFileStore::open(dir.0.to_string_lossy().into_owned(), vec![1; 31]).is_err());
+    }
+}

@@ -1,0 +1,888 @@
+//! [`SqliteStore`]: encrypted records in one SQLite database, for a service
+//! with many accounts.
+//!
+//! Where [`EncryptedFileStore`](crate::EncryptedFileStore) suits an app with
+//! a handful of accounts, this store suits a service keeping tokens for many
+//! users on one machine: one row per account, the account ids listable
+//! ([`SqliteStore::accounts`]), and admin purges of dead sessions. SQLite is
+//! compiled in (`rusqlite`'s `bundled` feature), so there is nothing to
+//! install.
+//!
+//! # Schema
+//!
+//! ```sql
+//! CREATE TABLE token_records (
+//!     account               TEXT PRIMARY KEY,  -- the store key (account id), in clear
+//!     record                BLOB NOT NULL,     -- the sealed record (envelope.rs), bound to `account`
+//!     generation            INTEGER NOT NULL,  -- from the record, for admin queries
+//!     refresh_expires_at_ms INTEGER,           -- when the refresh token expires (NULL: never, or none)
+//!     updated_at_ms         INTEGER NOT NULL   -- wall clock of the last save (unix ms)
+//! );
+//! CREATE TABLE store_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);  -- format_version, passphrase_salt
+//! ```
+//!
+//! The record is sealed exactly as the file store seals it; the metadata
+//! columns are read from the record before sealing (they are not secret, but
+//! they are readable without the key, as are the account ids). A record
+//! copied to another account's row fails authentication.
+//!
+//! # Durability: WAL with `synchronous=FULL`
+//!
+//! The database runs in WAL mode (readers never wait for the writer) with
+//! `synchronous=FULL`: every commit syncs the WAL, so a `save` that returned
+//! survives a power cut. `NORMAL` would skip that sync and could, after a
+//! power loss, roll the row back to the previous record, whose refresh token
+//! the server has already rotated away: presenting it again ends the session
+//! (and with reuse detection, revokes the whole token family). A save happens
+//! once per token lifetime per account, so the extra fsync costs nothing that
+//! matters. Writers that meet a lock retry for `busy_timeout` (5 s).
+//!
+//! # Connections
+//!
+//! A small pool: connections are taken from an idle list (or opened when it
+//! is empty) for one call and put back, keeping at most four idle. One
+//! shared connection behind a mutex would serialise every account's reads in
+//! the process; a connection per call would re-open the file and re-read
+//! the schema on every load (~10× the cost of the query). Each connection is
+//! used by one thread at a time, so the store is `Send + Sync` and safe from
+//! any number of threads; past four concurrent callers, extra connections are
+//! opened and closed.
+//!
+//! # Locking: per-account lock files, not SQLite transactions
+//!
+//! `lock`/`unlock` use advisory lock files in `<database>.locks/` (see
+//! `key_lock.rs`), not the database. The session holds the lock across a
+//! network refresh; holding a SQLite write transaction that long would
+//! serialise every account's refresh across the whole fleet of processes on
+//! the database, while per-account locks keep accounts independent. And the
+//! kernel releases a lock file's lock when its holder dies.
+//!
+//! Files: the database (0600, with its `-wal` and `-shm` files, which SQLite
+//! creates with the database's mode) and the lock directory (0700).
+//!
+//! ```no_run
+//! use tokenkeep::{ClientConfig, SqliteStore, TokenKeeperBuilder};
+//! # fn key_from_vault() -> Vec<u8> { vec![0; 32] }
+//! let store = SqliteStore::open("/var/lib/my-service/tokens.sqlite".into(), key_from_vault())?;
+//! let keeper = TokenKeeperBuilder::new(ClientConfig::new("https://auth.example.com/oauth/token", "my-service"))
+//!     .account_id("user-42".into())
+//!     .store(store.clone().as_token_store())
+//!     .build()?;
+//! // Nightly: forget sessions that can no longer be refreshed.
+//! let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+//! let purged = store.purge_refresh_expired(now_ms)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::ffi::OsString;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use rusqlite::{named_params, params, Connection, ErrorCode, OpenFlags, OptionalExtension};
+use zeroize::Zeroizing;
+
+use super::encrypted_file::{create_private_dir, create_private_file, ADMIN_LOCK_TIMEOUT};
+use super::envelope::{self, AccountBinding};
+use super::key_lock::{lock_file, KeyLocks};
+use super::record;
+use super::store_key::{KeyRing, StoreKey, PASSPHRASE_SALT_LEN};
+use super::{StoreError, TokenStore};
+
+/// The database layout this tokenkeep writes (`store_meta.format_version`).
+const FORMAT_VERSION: i64 = 1;
+/// How long a connection waits for another writer before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections kept for reuse.
+const MAX_IDLE_CONNECTIONS: usize = 4;
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS token_records (
+        account TEXT PRIMARY KEY,
+        record BLOB NOT NULL,
+        generation INTEGER NOT NULL,
+        refresh_expires_at_ms INTEGER,
+        updated_at_ms INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS store_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+    INSERT OR IGNORE INTO store_meta (name, value) VALUES ('format_version', 1);
+";
+const UPSERT: &str = "
+    INSERT INTO token_records (account, record, generation, refresh_expires_at_ms, updated_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5)
+    ON CONFLICT (account) DO UPDATE SET
+        record = excluded.record,
+        generation = excluded.generation,
+        refresh_expires_at_ms = excluded.refresh_expires_at_ms,
+        updated_at_ms = excluded.updated_at_ms";
+const REFRESH_EXPIRED: &str = "refresh_expires_at_ms IS NOT NULL AND refresh_expires_at_ms <= :at";
+const UNUSED_SINCE: &str = "updated_at_ms < :at";
+
+/// A [`TokenStore`] keeping every account's record in one SQLite database.
+///
+/// One row per account (the account id in clear, the record sealed with
+/// XChaCha20-Poly1305 and bound to it), WAL mode with full sync, a small
+/// connection pool safe from any number of threads, and per-account lock
+/// files beside the database that hold across processes and die with their
+/// holder. Admin calls list accounts, purge dead or unused sessions and
+/// rotate the key. Hand it to a session with
+/// [`as_token_store`](SqliteStore::as_token_store).
+#[derive(uniffi::Object)]
+pub struct SqliteStore {
+    db: Connections,
+    keys: KeyRing,
+    locks: KeyLocks,
+    rotation: Mutex<()>,
+}
+
+#[uniffi::export]
+impl SqliteStore {
+    /// Opens (creating it, 0600, if missing) the database at `path` with a
+    /// 32-byte key, for example random bytes from a secrets manager.
+    #[uniffi::constructor]
+    pub fn open(path: String, key: Vec<u8>) -> Result<Arc<Self>, StoreError> {
+        let key = StoreKey::from_bytes(&Zeroizing::new(key))?;
+        Self::open_with_key(PathBuf::from(path), key).map(Arc::new)
+    }
+
+    /// Opens the database at `path` with a key derived from `passphrase`
+    /// (Argon2id, with a random salt kept in the database). Takes tens of
+    /// milliseconds, on purpose.
+    #[uniffi::constructor]
+    pub fn open_with_passphrase(path: String, passphrase: String) -> Result<Arc<Self>, StoreError> {
+        let passphrase = Zeroizing::new(passphrase);
+        let db = Connections::open(PathBuf::from(path))?;
+        let key = StoreKey::from_passphrase(&passphrase, &db.passphrase_salt()?)?;
+        Self::with_connections(db, key).map(Arc::new)
+    }
+
+    /// Every account id with a record, sorted.
+    pub fn accounts(&self) -> Result<Vec<String>, StoreError> {
+        self.db.accounts()
+    }
+
+    /// Deletes the records whose refresh token expired at or before
+    /// `now_unix_ms` (those sessions can only sign in again); returns how
+    /// many. Records without a refresh token expiry, and records whose lock
+    /// a session holds right now, are kept.
+    pub fn purge_refresh_expired(&self, now_unix_ms: i64) -> Result<u32, StoreError> {
+        self.purge(REFRESH_EXPIRED, now_unix_ms)
+    }
+
+    /// Deletes the records not written since `unix_ms` (wall clock); returns
+    /// how many. Records whose lock a session holds right now are kept.
+    pub fn purge_unused_since(&self, unix_ms: i64) -> Result<u32, StoreError> {
+        self.purge(UNUSED_SINCE, unix_ms)
+    }
+
+    /// Re-encrypts every record under `new_key` (32 bytes) and uses it from
+    /// now on; returns how many records were re-encrypted. If a record does
+    /// not open with the current key, nothing changes and the error names it.
+    /// If writing fails half-way, re-encrypted records stay under the new key
+    /// (this store reads both): call it again with the same key to finish.
+    /// Rotate while no other process uses the database, then open it
+    /// everywhere with the new key.
+    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<u32, StoreError> {
+        self.rotate(StoreKey::from_bytes(&Zeroizing::new(new_key))?)
+    }
+
+    /// Like [`SqliteStore::rotate_key`], to a key derived from
+    /// `new_passphrase` with this database's salt.
+    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<u32, StoreError> {
+        let new_passphrase = Zeroizing::new(new_passphrase);
+        self.rotate(StoreKey::from_passphrase(&new_passphrase, &self.db.passphrase_salt()?)?)
+    }
+
+    /// The id of the key records are written with (16 hex digits, safe to log).
+    pub fn key_id(&self) -> String {
+        self.keys.current().id_hex()
+    }
+
+    /// This store as a [`TokenStore`], for `TokenKeeperBuilder.store(...)`.
+    pub fn as_token_store(self: Arc<Self>) -> Arc<dyn TokenStore> {
+        self
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database at `path` with `key`.
+    pub fn open_with_key(path: PathBuf, key: StoreKey) -> Result<Self, StoreError> {
+        Self::with_connections(Connections::open(path)?, key)
+    }
+
+    fn with_connections(db: Connections, key: StoreKey) -> Result<Self, StoreError> {
+        let mut locks_dir = OsString::from(db.path.as_os_str());
+        locks_dir.push(".locks");
+        let locks_dir = PathBuf::from(locks_dir);
+        create_private_dir(&locks_dir)?;
+        Ok(SqliteStore {
+            db,
+            keys: KeyRing::new(key),
+            locks: KeyLocks::new(locks_dir),
+            rotation: Mutex::new(()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.db.path
+    }
+
+    fn location(&self, account: &str) -> String {
+        format!("the record of account `{account}` in {}", self.db.path.display())
+    }
+
+    /// Deletes the rows matching `condition` (SQL with `:at`), skipping
+    /// accounts whose lock is held: a session is using them right now.
+    fn purge(&self, condition: &str, at: i64) -> Result<u32, StoreError> {
+        let candidates: Vec<String> = self.db.with(
+            || "list the records to purge".into(),
+            |conn| {
+                let mut statement = conn.prepare(&format!("SELECT account FROM token_records WHERE {condition}"))?;
+                let accounts = statement.query_map(named_params! {":at": at}, |row| row.get(0))?;
+                accounts.collect()
+            },
+        )?;
+        let delete = format!("DELETE FROM token_records WHERE account = :account AND {condition}");
+        let mut purged = 0u32;
+        for account in candidates {
+            let lock_path = self.locks.path_for(&AccountBinding::of(&account));
+            let _lock = match lock_file(&lock_path, Duration::ZERO, &format!("key `{account}`")) {
+                Ok(lock) => lock,
+                Err(StoreError::LockTimeout { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            let deleted = self.db.with(
+                || format!("purge the record of account `{account}`"),
+                |conn| conn.execute(&delete, named_params! {":account": account, ":at": at}),
+            )?;
+            purged += u32::from(deleted > 0);
+        }
+        if purged > 0 {
+            tracing::info!(path = %self.db.path.display(), purged, "purged token records");
+        }
+        Ok(purged)
+    }
+
+    /// Re-encrypts every record under `new`: first checks that every record
+    /// opens (nothing changes if one does not), then re-encrypts each under
+    /// its lock. Records already under `new` are skipped, so a rotation that
+    /// stopped half-way (an I/O error) finishes when run again; until then
+    /// this store reads both keys.
+    fn rotate(&self, new: StoreKey) -> Result<u32, StoreError> {
+        let _one_rotation_at_a_time = self.rotation.lock();
+        let new = Arc::new(new);
+        let old = self.keys.current();
+        let mut unreadable = None;
+        self.db.with(
+            || "read the records to rotate".into(),
+            |conn| {
+                let mut statement = conn.prepare("SELECT account, record FROM token_records ORDER BY account")?;
+                let mut rows = statement.query([])?;
+                while let Some(row) = rows.next()? {
+                    let account: String = row.get(0)?;
+                    let bytes: Vec<u8> = row.get(1)?;
+                    let key = if envelope::key_id(&bytes) == Some(new.id()) {
+                        &new
+                    } else {
+                        &old
+                    };
+                    let location = format!("{} (key rotation, nothing changed)", self.location(&account));
+                    if let Err(e) = envelope::open(key, &AccountBinding::of(&account), &bytes, &location) {
+                        unreadable = Some(e);
+                        break;
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        if let Some(e) = unreadable {
+            return Err(e);
+        }
+        self.keys.begin_rotation(new.clone());
+        // A second pass catches a row a session of this process sealed with
+        // the old key while the first pass ran.
+        let mut rotated = 0;
+        for _pass in 0..2 {
+            let this_pass = self.rotate_pass(&old, &new)?;
+            rotated += this_pass;
+            if this_pass == 0 {
+                break;
+            }
+        }
+        self.keys.finish_rotation();
+        tracing::info!(path = %self.db.path.display(), rotated, key_id = %new.id_hex(), "store key rotated");
+        Ok(rotated)
+    }
+
+    /// Re-encrypts, each under its account's lock, the rows not yet under `new`.
+    fn rotate_pass(&self, old: &StoreKey, new: &StoreKey) -> Result<u32, StoreError> {
+        let mut rotated = 0;
+        for account in self.db.accounts()? {
+            let binding = AccountBinding::of(&account);
+            let location = format!("{} (key rotation)", self.location(&account));
+            let _lock = lock_file(&self.locks.path_for(&binding), ADMIN_LOCK_TIMEOUT, &location)?;
+            let Some(bytes) = self.db.load(&account)? else {
+                continue; // deleted meanwhile
+            };
+            if envelope::key_id(&bytes) == Some(new.id()) {
+                continue; // already rotated, or saved under the new key meanwhile
+            }
+            let record = envelope::open(old, &binding, &bytes, &location)?;
+            let sealed = envelope::seal(new, &binding, &record)?;
+            self.db.with(
+                || format!("re-encrypt {location}"),
+                |conn| {
+                    conn.prepare_cached("UPDATE token_records SET record = ?2 WHERE account = ?1")?
+                        .execute(params![account, sealed])
+                },
+            )?;
+            rotated += 1;
+        }
+        Ok(rotated)
+    }
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.db.path)
+            .field("key_id", &self.key_id())
+            .finish()
+    }
+}
+
+impl TokenStore for SqliteStore {
+    fn load(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(bytes) = self.db.load(&key)? else {
+            return Ok(None);
+        };
+        let store_key = self.keys.for_record(envelope::key_id(&bytes));
+        let mut record = envelope::open(&store_key, &AccountBinding::of(&key), &bytes, &self.location(&key))?;
+        Ok(Some(std::mem::take(&mut *record)))
+    }
+
+    fn save(&self, key: String, record: Vec<u8>) -> Result<(), StoreError> {
+        let record = Zeroizing::new(record);
+        let metadata = record::peek_metadata(&record);
+        let sealed = envelope::seal(&self.keys.current(), &AccountBinding::of(&key), &record)?;
+        let generation = metadata.map_or(0, |m| i64::try_from(m.generation).unwrap_or(i64::MAX));
+        let refresh_expires_at_ms = metadata.and_then(|m| m.refresh_token_expires_at_ms);
+        self.db.with(
+            || format!("save the record of account `{key}`"),
+            |conn| {
+                conn.prepare_cached(UPSERT)?.execute(params![
+                    key,
+                    sealed,
+                    generation,
+                    refresh_expires_at_ms,
+                    now_unix_ms()
+                ])
+            },
+        )?;
+        Ok(())
+    }
+
+    fn delete(&self, key: String) -> Result<(), StoreError> {
+        self.db.with(
+            || format!("delete the record of account `{key}`"),
+            |conn| {
+                conn.prepare_cached("DELETE FROM token_records WHERE account = ?1")?
+                    .execute([&key])
+            },
+        )?;
+        Ok(())
+    }
+
+    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), StoreError> {
+        self.locks.lock(&key, timeout_ms)
+    }
+
+    fn unlock(&self, key: String) -> Result<(), StoreError> {
+        self.locks.unlock(&key)
+    }
+}
+
+fn now_unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The database file and a small pool of connections to it.
+struct Connections {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Connections {
+    /// Creates the database (0600) and its tables if missing, turns WAL on
+    /// and checks the layout version.
+    fn open(path: PathBuf) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            create_private_dir(parent)?;
+        }
+        // Created here, not by SQLite, so that it is 0600 from the start;
+        // SQLite gives its -wal and -shm files the database's mode.
+        match create_private_file(&path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(StoreError::Io {
+                    message: format!("could not create the SQLite store {}: {e}", path.display()),
+                })
+            }
+        }
+        let db = Connections {
+            path,
+            idle: Mutex::new(Vec::new()),
+        };
+        let (journal_mode, version) = db.with(
+            || "set up the tables".into(),
+            |conn| {
+                let journal_mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+                conn.execute_batch(SCHEMA)?;
+                let version: i64 = conn.query_row(
+                    "SELECT value FROM store_meta WHERE name = 'format_version'",
+                    [],
+                    |row| row.get(0),
+                )?;
+                Ok((journal_mode, version))
+            },
+        )?;
+        if version > FORMAT_VERSION {
+            return Err(StoreError::Failed {
+                message: format!(
+                    "the SQLite store {} has layout version {version}, written by a newer tokenkeep (this one reads up to {FORMAT_VERSION}); upgrade tokenkeep",
+                    db.path.display()
+                ),
+            });
+        }
+        if !journal_mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(path = %db.path.display(), %journal_mode, "the SQLite store could not switch to WAL mode; readers will wait for writers");
+        }
+        Ok(db)
+    }
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(conn)
+    }
+
+    /// Runs `work` on a pooled connection; `doing` describes it for errors.
+    fn with<T>(
+        &self,
+        doing: impl FnOnce() -> String,
+        work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.idle.lock().pop();
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => self.connect().map_err(|e| self.error(e, "open the database"))?,
+        };
+        let result = work(&mut conn);
+        {
+            let mut idle = self.idle.lock();
+            if idle.len() < MAX_IDLE_CONNECTIONS {
+                idle.push(conn);
+            }
+        }
+        result.map_err(|e| self.error(e, &doing()))
+    }
+
+    fn error(&self, error: rusqlite::Error, doing: &str) -> StoreError {
+        let message = format!("could not {doing} in the SQLite store {}: {error}", self.path.display());
+        match error.sqlite_error_code() {
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt { message },
+            _ => StoreError::Io { message },
+        }
+    }
+
+    /// The sealed record of `account`.
+    fn load(&self, account: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(
+            || format!("load the record of account `{account}`"),
+            |conn| {
+                conn.prepare_cached("SELECT record FROM token_records WHERE account = ?1")?
+                    .query_row([account], |row| row.get(0))
+                    .optional()
+            },
+        )
+    }
+
+    fn accounts(&self) -> Result<Vec<String>, StoreError> {
+        self.with(
+            || "list the accounts".into(),
+            |conn| {
+                let mut statement = conn.prepare("SELECT account FROM token_records ORDER BY account")?;
+                let accounts = statement.query_map([], |row| row.get(0))?;
+                accounts.collect()
+            },
+        )
+    }
+
+    /// The passphrase salt, created on first use (by whichever process
+    /// gets there first: `INSERT OR IGNORE`).
+    fn passphrase_salt(&self) -> Result<[u8; PASSPHRASE_SALT_LEN], StoreError> {
+        let mut fresh = [0u8; PASSPHRASE_SALT_LEN];
+        OsRng.fill_bytes(&mut fresh);
+        let salt: Vec<u8> = self.with(
+            || "read the passphrase salt".into(),
+            |conn| {
+                conn.execute(
+                    "INSERT OR IGNORE INTO store_meta (name, value) VALUES ('passphrase_salt', ?1)",
+                    [&fresh[..]],
+                )?;
+                conn.query_row(
+                    "SELECT value FROM store_meta WHERE name = 'passphrase_salt'",
+                    [],
+                    |row| row.get(0),
+                )
+            },
+        )?;
+        salt.as_slice().try_into().map_err(|_| StoreError::Corrupt {
+            message: format!(
+                "the passphrase salt in the SQLite store {} is {} bytes, expected {PASSPHRASE_SALT_LEN}",
+                self.path.display(),
+                salt.len()
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use crate::store::key_lock::testing::TempDir;
+    use crate::token_set::{TokenSet, TokenSetParts};
+
+    const ACCESS: &str = "at_SQLITE_STORE_SECRET_0123456789";
+    const REFRESH: &str = "rt_SQLITE_STORE_SECRET_9876543210";
+
+    fn record_bytes(generation: u64) -> Vec<u8> {
+        let tokens = TokenSet::bearer(ACCESS, Some(REFRESH.into()), Some(3600), None, 1_000);
+        record::encode(&tokens, generation, 2_000).expect("encode").to_vec()
+    }
+
+    /// A record whose refresh token expires at `refresh_expires_at_ms`.
+    fn record_expiring(refresh_expires_at_ms: i64) -> Vec<u8> {
+        let parts = TokenSetParts {
+            refresh_token: Some(Secret::new(REFRESH)),
+            expires_in_ms: Some(60_000),
+            refresh_token_expires_in_ms: Some(refresh_expires_at_ms - 1_000),
+            ..TokenSetParts::default()
+        };
+        let tokens = TokenSet::from_parts(Secret::new(ACCESS), parts, 1_000);
+        record::encode(&tokens, 3, 2_000).expect("encode").to_vec()
+    }
+
+    fn open(path: &Path, key_byte: u8) -> Arc<SqliteStore> {
+        SqliteStore::open(path.to_string_lossy().into_owned(), vec![key_byte; 32]).expect("opens")
+    }
+
+    fn sql<T>(store: &SqliteStore, work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> T {
+        store.db.with(|| "test".into(), work).expect("sql")
+    }
+
+    #[test]
+    fn round_trip_overwrite_delete_and_metadata_columns() {
+        let dir = TempDir::new("sqlite-store");
+        let store = open(&dir.join("tokens.sqlite"), 1);
+        assert_eq!(store.load("user-1".into()).expect("load"), None);
+        store.save("user-1".into(), record_bytes(1)).expect("save");
+        assert_eq!(store.load("user-1".into()).expect("load"), Some(record_bytes(1)));
+        store.save("user-1".into(), record_expiring(9_000)).expect("overwrite");
+        assert_eq!(store.load("user-1".into()).expect("load"), Some(record_expiring(9_000)));
+        let (generation, refresh, updated): (i64, Option<i64>, i64) = sql(&store, |c| {
+            c.query_row(
+                "SELECT generation, refresh_expires_at_ms, updated_at_ms FROM token_records WHERE account = 'user-1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+        });
+        assert_eq!((generation, refresh), (3, Some(9_000)));
+        assert!((updated - now_unix_ms()).abs() < 60_000);
+        store
+            .save("opaque".into(), b"not a tokenkeep record".to_vec())
+            .expect("any bytes");
+        assert_eq!(store.accounts().expect("accounts"), vec!["opaque", "user-1"]);
+        store.delete("user-1".into()).expect("delete");
+        store
+            .delete("user-1".into())
+            .expect("deleting a missing record is fine");
+        assert_eq!(store.load("user-1".into()).expect("load"), None);
+        assert_eq!(store.accounts().expect("accounts"), vec!["opaque"]);
+    }
+
+    #[test]
+    fn wal_mode_and_full_sync_are_on() {
+        let dir = TempDir::new("sqlite-store");
+        let store = open(&dir.join("tokens.sqlite"), 1);
+        let mode: String = sql(&store, |c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0)));
+        assert_eq!(mode, "wal");
+        let synchronous: i64 = sql(&store, |c| c.query_row("PRAGMA synchronous", [], |r| r.get(0)));
+        assert_eq!(synchronous, 2, "FULL");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_and_lock_directory_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new("sqlite-store");
+        let path = dir.join("nested/tokens.sqlite");
+        let store = open(&path, 1);
+        store.save("user-1".into(), record_bytes(1)).expect("save");
+        store.lock("user-1".into(), 0).expect("lock");
+        let mode = |p: &Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.join("nested")), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.join("nested/tokens.sqlite-wal")), 0o600);
+        assert_eq!(mode(&dir.join("nested/tokens.sqlite.locks")), 0o700);
+        let lock = store.locks.path_for(&AccountBinding::of("user-1"));
+        assert_eq!(mode(&lock), 0o600);
+    }
+
+    #[test]
+    fn no_token_reaches_the_disk() {
+        let dir = TempDir::new("sqlite-store");
+        let path = dir.join("tokens.sqlite");
+        let store = open(&path, 1);
+        for i in 0..5 {
+            store.save(format!("user-{i}"), record_bytes(i)).expect("save");
+        }
+        for file in ["tokens.sqlite", "tokens.sqlite-wal"] {
+            let bytes = std::fs::read(dir.join(file)).expect("read");
+            for needle in [ACCESS, REFRESH, "access_token"] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{needle} in {file}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_key_names_the_database_and_account() {
+        let dir = TempDir::new("sqlite-store");
+        let path = dir.join("tokens.sqlite");
+        open(&path, 1).save("user-1".into(), record_bytes(1)).expect("save");
+        let other = open(&path, 2);
+        let e = other.load("user-1".into()).expect_err("wrong key");
+        assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
+        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+        assert!(e.to_string().contains("user-1"), "{e}");
+        assert_eq!(other.accounts().expect("accounts"), vec!["user-1"], "kept");
+    }
+
+    #[test]
+    fn damaged_or_moved_records_are_corrupt_and_kept() {
+        let dir = TempDir::new("sqlite-store");
+        let store = open(&dir.join("tokens.sqlite"), 1);
+        store.save("alice".into(), record_bytes(1)).expect("save");
+        store.save("bob".into(), record_bytes(2)).expect("save");
+        let set = |account: &str, bytes: Vec<u8>| {
+            sql(&store, |c| {
+                c.execute(
+                    "UPDATE token_records SET record = ?2 WHERE account = ?1",
+                    params![account, bytes],
+                )
+            })
+        };
+        let sealed: Vec<u8> = sql(&store, |c| {
+            c.query_row("SELECT record FROM token_records WHERE account = 'alice'", [], |r| {
+                r.get(0)
+            })
+        });
+        set("bob", sealed.clone());
+        let e = store.load("bob".into()).expect_err("bound to alice");
+        assert!(e.to_string().contains("failed authentication"), "{e}");
+        set("bob", sealed[..30].to_vec());
+        let e = store.load("bob".into()).expect_err("truncated");
+        assert!(
+            matches!(&e, StoreError::Corrupt { message } if message.contains("truncated")),
+            "{e:?}"
+        );
+        let mut flipped = sealed.clone();
+        flipped[45] ^= 1;
+        set("alice", flipped);
+        let e = store.load("alice".into()).expect_err("flipped");
+        assert!(e.to_string().contains("failed authentication"), "{e}");
+        set("alice", b"garbage".to_vec());
+        let e = store.load("alice".into()).expect_err("garbage");
+        assert!(e.to_string().contains("not a tokenkeep record"), "{e}");
+        assert_eq!(
+            store.accounts().expect("accounts"),
+            vec!["alice", "bob"],
+            "nothing deleted"
+        );
+    }
+
+    #[test]
+    fn a_passphrase_store_reopens_with_its_passphrase_only() {
+        let dir = TempDir::new("sqlite-store");
+        let path = dir.join("tokens.sqlite").to_string_lossy().into_owned();
+        let store = SqliteStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
+        store.save("user-1".into(), record_bytes(1)).expect("save");
+        drop(store);
+        let again = SqliteStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
+        assert_eq!(again.load("user-1".into()).expect("load"), Some(record_bytes(1)));
+        let other = SqliteStore::open_with_passphrase(path, "battery staple".into()).expect("opens");
+        assert!(matches!(other.load("user-1".into()), Err(StoreError::WrongKey { .. })));
+    }
+
+    #[test]
+    fn rotation_re_encrypts_every_row_and_keeps_the_metadata() {
+        let dir = TempDir::new("sqlite-store");
+        let path = dir.join("tokens.sqlite");
+        let store = open(&path, 1);
+        for i in 0..3u64 {
+            store.save(format!("user-{i}"), record_bytes(i)).expect("save");
+        }
+        let updated_before: Vec<i64> = sql(&store, |c| {
+            c.prepare("SELECT updated_at_ms FROM token_records ORDER BY account")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        });
+        assert_eq!(store.rotate_key(vec![2; 32]).expect("rotate"), 3);
+        assert_eq!(store.load("user-1".into()).expect("load"), Some(record_bytes(1)));
+        let updated_after: Vec<i64> = sql(&store, |c| {
+            c.prepare("SELECT updated_at_ms FROM token_records ORDER BY account")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        });
+        assert_eq!(updated_before, updated_after, "rotation is not a use");
+        drop(store);
+        assert_eq!(
+            open(&path, 2).load("user-2".into()).expect("load"),
+            Some(record_bytes(2))
+        );
+        assert!(matches!(
+            open(&path, 1).load("user-2".into()),
+            Err(StoreError::WrongKey { .. })
+        ));
+    }
+
+    #[test]
+    fn rotation_changes_nothing_when_a_row_does_not_open() {
+        let dir = TempDir::new("sqlite-store");
+        let path = dir.join("tokens.sqlite");
+        let store = open(&path, 1);
+        store.save("a".into(), record_bytes(1)).expect("save");
+        open(&path, 3)
+            .save("b".into(), record_bytes(2))
+            .expect("save under another key");
+        let e = store.rotate_key(vec![2; 32]).expect_err("b does not open");
+        assert!(
+            matches!(&e, StoreError::WrongKey { message } if message.contains("`b`")),
+            "{e:?}"
+        );
+        assert_eq!(
+            store.load("a".into()).expect("old key still works"),
+            Some(record_bytes(1))
+        );
+        assert_eq!(
+            open(&path, 1).load("a".into()).expect("and on disk"),
+            Some(record_bytes(1))
+        );
+    }
+
+    #[test]
+    fn purge_refresh_expired_removes_dead_sessions_only() {
+        let dir = TempDir::new("sqlite-store");
+        let store = open(&dir.join("tokens.sqlite"), 1);
+        store.save("expired".into(), record_expiring(5_000)).expect("save");
+        store.save("at-the-edge".into(), record_expiring(10_000)).expect("save");
+        store.save("alive".into(), record_expiring(20_000)).expect("save");
+        store.save("no-expiry".into(), record_bytes(1)).expect("save");
+        store.save("busy".into(), record_expiring(1_000)).expect("save");
+        let session = open(&dir.join("tokens.sqlite"), 1);
+        session.lock("busy".into(), 0).expect("a session holds it");
+        assert_eq!(store.purge_refresh_expired(10_000).expect("purge"), 2);
+        assert_eq!(store.accounts().expect("accounts"), vec!["alive", "busy", "no-expiry"]);
+        session.unlock("busy".into()).expect("unlock");
+        assert_eq!(store.purge_refresh_expired(10_000).expect("purge"), 1);
+        assert_eq!(store.purge_refresh_expired(10_000).expect("purge"), 0);
+    }
+
+    #[test]
+    fn purge_unused_since_removes_rows_not_written_since() {
+        let dir = TempDir::new("sqlite-store");
+        let store = open(&dir.join("tokens.sqlite"), 1);
+        for account in ["old", "recent"] {
+            store.save(account.into(), record_bytes(1)).expect("save");
+        }
+        let cutoff = now_unix_ms() - 86_400_000;
+        sql(&store, |c| {
+            c.execute(
+                "UPDATE token_records SET updated_at_ms = ?1 WHERE account = 'old'",
+                [cutoff - 1],
+            )
+        });
+        assert_eq!(store.purge_unused_since(cutoff).expect("purge"), 1);
+        assert_eq!(store.accounts().expect("accounts"), vec!["recent"]);
+    }
+
+    #[test]
+    fn the_lock_excludes_another_handle_until_unlocked_or_dropped() {
+        let dir = TempDir::new("sqlite-store");
+        let path = dir.join("tokens.sqlite");
+        let first = open(&path, 1);
+        let second = open(&path, 1);
+        first.lock("user-1".into(), 0).expect("lock");
+        let e = second.lock("user-1".into(), 30).expect_err("held");
+        assert!(
+            matches!(&e, StoreError::LockTimeout { message } if message.contains("user-1")),
+            "{e:?}"
+        );
+        first.unlock("user-1".into()).expect("unlock");
+        second.lock("user-1".into(), 0).expect("free");
+        drop(second);
+        first.lock("user-1".into(), 0).expect("released with its holder");
+    }
+
+    #[test]
+    fn many_threads_save_and_load_at_once() {
+        let dir = TempDir::new("sqlite-store");
+        let store = open(&dir.join("tokens.sqlite"), 1);
+        let threads: Vec<_> = (0..8u64)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        let own = format!("user-{t}");
+                        store.save(own.clone(), record_bytes(i)).expect("save own");
+                        assert_eq!(store.load(own).expect("load own"), Some(record_bytes(i)));
+                        store.save("shared".into(), record_bytes(t)).expect("save shared");
+                        let shared = store.load("shared".into()).expect("load shared").expect("present");
+                        assert!(record::peek_metadata(&shared).is_some());
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        assert_eq!(store.accounts().expect("accounts").len(), 9);
+        assert!(store.db.idle.lock().len() <= MAX_IDLE_CONNECTIONS);
+    }
+
+    #[test]
+    fn debug_shows_the_path_and_key_id_only() {
+        let dir = TempDir::new("sqlite-store");
+        let store = open(&dir.join("tokens.sqlite"), 0xAB);
+        let text = format!("{store:?}");
+        assert!(
+            text.contains("tokens.sqlite") && text.contains(&store.key_id()),
+            "{text}"
+        );
+        assert!(!text.contains("171, 171") && !text.contains("abab"), "{text}");
+    }
+}

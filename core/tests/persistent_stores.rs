@@ -1,0 +1,161 @@
+//! Sessions on the persistent stores: tokens survive a restart and keep
+//! refreshing through the fixture server; a store opened with the wrong key
+//! stops `build()` with a `WrongKey` storage error and keeps the record.
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use support::*;
+use tokenkeep::{
+    EncryptedFileStore, ManualClock, SqliteStore, StorageErrorKind, TokenKeepError, TokenKeeper, TokenKeeperBuilder,
+    TokenStore,
+};
+
+const ACCOUNT: &str = "user-42";
+
+fn key(byte: u8) -> Vec<u8> {
+    vec![byte; 32]
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        TempDir(std::env::temp_dir().join(format!(
+            "tokenkeep-it-{tag}-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        )))
+    }
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn keeper(
+    fixture: &Fixture,
+    store: Arc<dyn TokenStore>,
+    clock: &Arc<ManualClock>,
+) -> Result<Arc<TokenKeeper>, TokenKeepError> {
+    TokenKeeperBuilder::new(config(fixture, "public-app"))
+        .account_id(ACCOUNT.into())
+        .policy(fast_policy())
+        .manual_clock(clock.clone())
+        .store(store)
+        .build()
+}
+
+/// Signs in on one store handle, drops everything, and checks that a new
+/// session on a reopened handle has the tokens and refreshes them, and that
+/// the refreshed tokens are what the next reopening finds.
+async fn tokens_survive_a_restart(open: impl Fn() -> Arc<dyn TokenStore>) {
+    let fixture = Fixture::start();
+    let clock = ManualClock::new();
+    let signed_in = {
+        let first = keeper(&fixture, open(), &clock).expect("builds");
+        first
+            .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
+            .expect("set tokens");
+        first.tokens().expect("tokens")
+    };
+
+    let second = keeper(&fixture, open(), &clock).expect("builds on the reopened store");
+    let restored = second.tokens().expect("the tokens survived the restart");
+    assert_eq!(restored.access_token(), signed_in.access_token());
+    assert_eq!(restored.refresh_token(), signed_in.refresh_token());
+
+    clock.advance_secs(3_600);
+    let refreshed = second
+        .access_token()
+        .await
+        .expect("refreshes with the stored refresh token");
+    assert_ne!(refreshed, signed_in.access_token());
+    assert_eq!(fixture.refresh_requests().await, 1);
+    drop(second);
+
+    let third = keeper(&fixture, open(), &clock).expect("builds");
+    assert_eq!(
+        third.tokens().expect("tokens").access_token(),
+        refreshed,
+        "the rotated tokens were saved"
+    );
+    assert_eq!(third.access_token().await.expect("fresh"), refreshed);
+    assert_eq!(fixture.refresh_requests().await, 1, "no second refresh");
+}
+
+/// Signs in under key 1, then builds a session on the same data under key 2.
+async fn a_wrong_key_stops_build(open: impl Fn(Vec<u8>) -> Arc<dyn TokenStore>) {
+    let fixture = Fixture::start();
+    let clock = ManualClock::new();
+    let right = keeper(&fixture, open(key(1)), &clock).expect("builds");
+    right
+        .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
+        .expect("set tokens");
+    let tokens = right.tokens().expect("tokens");
+    drop(right);
+
+    let error = keeper(&fixture, open(key(2)), &clock).expect_err("the wrong key fails build()");
+    assert!(
+        matches!(&error, TokenKeepError::Storage { kind: StorageErrorKind::WrongKey, message } if message.contains(ACCOUNT) && message.contains("key id")),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains(&tokens.access_token()));
+
+    let again = keeper(&fixture, open(key(1)), &clock).expect("the right key still opens it");
+    assert_eq!(again.tokens().expect("kept").access_token(), tokens.access_token());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn encrypted_file_store_keeps_tokens_across_restarts() {
+    let dir = TempDir::new("file");
+    let path = dir.path("tokens");
+    tokens_survive_a_restart(|| {
+        EncryptedFileStore::open(path.clone(), key(1))
+            .expect("opens")
+            .as_token_store()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn encrypted_file_store_with_a_wrong_key_fails_build_and_keeps_the_file() {
+    let dir = TempDir::new("file");
+    let path = dir.path("tokens");
+    a_wrong_key_stops_build(|key| {
+        EncryptedFileStore::open(path.clone(), key)
+            .expect("opens")
+            .as_token_store()
+    })
+    .await;
+    let store = EncryptedFileStore::open(path.clone(), key(1)).expect("opens");
+    assert_eq!(
+        store.record_count().expect("count"),
+        1,
+        "the record file is still there"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_store_keeps_tokens_across_restarts() {
+    let dir = TempDir::new("sqlite");
+    let path = dir.path("tokens.sqlite");
+    tokens_survive_a_restart(|| SqliteStore::open(path.clone(), key(1)).expect("opens").as_token_store()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_store_with_a_wrong_key_fails_build_and_keeps_the_row() {
+    let dir = TempDir::new("sqlite");
+    let path = dir.path("tokens.sqlite");
+    a_wrong_key_stops_build(|key| SqliteStore::open(path.clone(), key).expect("opens").as_token_store()).await;
+    let store = SqliteStore::open(path.clone(), key(1)).expect("opens");
+    assert_eq!(store.accounts().expect("accounts"), vec![ACCOUNT.to_owned()]);
+}

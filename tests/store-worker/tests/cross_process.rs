@@ -1,0 +1,106 @@
+//! Several processes on one encrypted file store: one refresh for all of
+//! them, locks that die with their holder, and records that survive SIGKILL
+//! at any moment.
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+use tokenkeep::{ClientConfig, StoreError, TokenKeeperBuilder};
+
+#[test]
+fn sixteen_processes_on_an_expired_token_make_one_refresh_request() {
+    let server = fixture();
+    let dir = StoreDir::new("sixteen");
+    store_expired_tokens(&server, &dir, "public-app");
+    let before = refresh_requests(&server);
+    let (path, endpoint) = (dir.path(), server.url("/token"));
+    let workers: Vec<_> = (0..16)
+        .map(|_| worker(&["access-token", &path, KEY_HEX, &endpoint, "public-app"]))
+        .collect();
+    let mut fingerprints = Vec::new();
+    for child in workers {
+        let output = child.wait_with_output().expect("worker ran");
+        assert!(
+            output.status.success(),
+            "worker failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        fingerprints.push(String::from_utf8_lossy(&output.stdout).trim().to_owned());
+    }
+    assert_eq!(
+        refresh_requests(&server) - before,
+        1,
+        "exactly one refresh request for 16 processes"
+    );
+    assert!(
+        fingerprints.windows(2).all(|w| w[0] == w[1]),
+        "every process got the same token: {fingerprints:?}"
+    );
+}
+
+#[test]
+fn a_lock_held_by_a_killed_process_is_released() {
+    let dir = StoreDir::new("dead-holder");
+    let store = dir.store();
+    let mut holder = worker(&["hold-lock", &dir.path(), KEY_HEX, ACCOUNT]);
+    assert_eq!(first_line(&mut holder), "locked");
+    let error = store.lock(ACCOUNT.into(), 200).expect_err("held by the other process");
+    assert!(matches!(error, StoreError::LockTimeout { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains("waited") && message.contains(" ms"),
+        "the message says how long it waited: {message}"
+    );
+    holder.kill().expect("SIGKILL");
+    holder.wait().expect("reaped");
+    store
+        .lock(ACCOUNT.into(), 5_000)
+        .expect("the kernel released the dead holder's lock");
+    store.unlock(ACCOUNT.into()).expect("unlock");
+}
+
+/// How many times the refreshing worker is killed.
+const KILLS: usize = 300;
+
+#[test]
+fn sigkill_at_random_points_never_tears_the_stored_record() {
+    // A client without rotation, so a kill after the server answered but
+    // before the save does not burn the session: the test is about the file.
+    let server = fixture();
+    let dir = StoreDir::new("sigkill");
+    store_expired_tokens(&server, &dir, STEADY_CLIENT);
+    let (path, endpoint) = (dir.path(), server.url("/token"));
+    let mut last_generation_token = String::new();
+    for round in 0..KILLS {
+        let mut child = worker(&["refresh-loop", &path, KEY_HEX, &endpoint, STEADY_CLIENT]);
+        assert_eq!(first_line(&mut child), "ready", "round {round}");
+        std::thread::sleep(Duration::from_micros(rand::random::<u64>() % 20_000));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+
+        // The store opens, decrypts and holds a whole token set the server issued.
+        let keeper = TokenKeeperBuilder::new(ClientConfig::new(endpoint.clone(), STEADY_CLIENT))
+            .account_id(ACCOUNT.into())
+            .store(dir.store())
+            .build()
+            .unwrap_or_else(|e| panic!("round {round}: the store did not open after SIGKILL: {e}"));
+        let tokens = keeper
+            .tokens()
+            .unwrap_or_else(|| panic!("round {round}: the record is gone"));
+        assert!(tokens.has_refresh_token(), "round {round}: no refresh token");
+        assert!(
+            is_active(&server, &tokens.access_token()),
+            "round {round}: not a token the server issued"
+        );
+        last_generation_token = tokens.access_token();
+    }
+    assert!(!last_generation_token.is_empty());
+    let refreshes = refresh_requests(&server);
+    println!("sigkill: {KILLS} kills, {refreshes} refreshes completed or interrupted at the server, store intact after every kill");
+    assert!(
+        refreshes > KILLS as u64 / 2,
+        "the worker was refreshing when killed ({refreshes} refreshes)"
+    );
+}

@@ -1,0 +1,186 @@
+//! Helpers of the cross-process tests: a fixture server, a store directory
+//! with its key, and a record of expired tokens the workers must refresh.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use tokenkeep::{ClientConfig, EncryptedFileStore, ManualClock, TokenKeeperBuilder, TokenStore};
+use tokenkeep_fixture_server::{spawn, ClientSpec, RunningServer, ServerConfig};
+
+pub const ACCOUNT: &str = "shared-account";
+pub const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+pub const STEADY_CLIENT: &str = "steady-app";
+
+pub fn key() -> Vec<u8> {
+    (0u8..32).collect()
+}
+
+/// A fixture server with the default clients plus `steady-app` (no rotation).
+pub fn fixture() -> RunningServer {
+    let mut clients = ClientSpec::defaults();
+    clients.push(ClientSpec {
+        rotation: Some(false),
+        ..ClientSpec::public(STEADY_CLIENT)
+    });
+    spawn(ServerConfig {
+        clients,
+        ..ServerConfig::default()
+    })
+    .expect("fixture server")
+}
+
+/// A fresh store directory under the system temp dir.
+pub struct StoreDir(pub PathBuf);
+
+impl StoreDir {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "tokenkeep-{name}-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        StoreDir(dir)
+    }
+    pub fn path(&self) -> String {
+        self.0.to_string_lossy().into_owned()
+    }
+    pub fn store(&self) -> Arc<dyn TokenStore> {
+        EncryptedFileStore::open(self.path(), key())
+            .expect("store opens")
+            .as_token_store()
+    }
+}
+
+impl Drop for StoreDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Signs in at `server` as `client_id` and stores the tokens as received two
+/// hours ago, so every worker finds them expired.
+pub fn store_expired_tokens(server: &RunningServer, dir: &StoreDir, client_id: &str) {
+    let answer = sign_in(server, client_id);
+    let clock = ManualClock::starting_at(now_ms() - 2 * 3_600_000);
+    let keeper = TokenKeeperBuilder::new(ClientConfig::new(server.url("/token"), client_id))
+        .account_id(ACCOUNT.into())
+        .store(dir.store())
+        .manual_clock(clock)
+        .build()
+        .expect("builds");
+    keeper.set_token_response(answer).expect("stored");
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The token endpoint's answer for a fresh sign-in (authorization code + PKCE).
+pub fn sign_in(server: &RunningServer, client_id: &str) -> String {
+    let verifier = "cross-process-verifier-012345678901234567890123456789";
+    runtime().block_on(async {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let location = http
+            .get(server.url("/authorize"))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", client_id),
+                ("redirect_uri", "app://cb"),
+                ("code_challenge", tokenkeep_fixture_server::pkce_s256(verifier).as_str()),
+                ("code_challenge_method", "S256"),
+            ])
+            .send()
+            .await
+            .expect("authorize")
+            .headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_owned();
+        let code = url::Url::parse(&location)
+            .expect("url")
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .expect("code")
+            .1
+            .into_owned();
+        http.post(server.url("/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", "app://cb"),
+                ("code_verifier", verifier),
+                ("client_id", client_id),
+            ])
+            .send()
+            .await
+            .expect("token")
+            .text()
+            .await
+            .expect("body")
+    })
+}
+
+/// `GET /stats` → token_requests.refresh_token.
+pub fn refresh_requests(server: &RunningServer) -> u64 {
+    runtime().block_on(async {
+        let stats: serde_json::Value = reqwest::get(server.url("/stats"))
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("json");
+        stats["token_requests"]["refresh_token"].as_u64().expect("count")
+    })
+}
+
+/// `POST /introspect`: whether the server considers `token` active.
+pub fn is_active(server: &RunningServer, token: &str) -> bool {
+    runtime().block_on(async {
+        let v: serde_json::Value = reqwest::Client::new()
+            .post(server.url("/introspect"))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .expect("introspect")
+            .json()
+            .await
+            .expect("json");
+        v["active"].as_bool().expect("active")
+    })
+}
+
+/// Starts a worker process with `args`, stdout piped.
+pub fn worker(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_tokenkeep-store-worker"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("worker starts")
+}
+
+/// Reads the worker's first stdout line.
+pub fn first_line(child: &mut Child) -> String {
+    use std::io::BufRead;
+    let stdout = child.stdout.as_mut().expect("stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line).expect("read");
+    line.trim().to_owned()
+}
