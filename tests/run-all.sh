@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs every tokenkeep test: the Rust workspace (core unit and integration
-# tests against the fixture authorization server, the fixture server's own
-# tests, the benchmarks once each in test mode, doc tests) and lints.
-# Later suites (Python, Kotlin, Swift, end to end) are added here as they land.
+# Runs every tokenkeep test: lints, the Rust workspace (core unit and
+# integration tests against the fixture authorization server, the fixture
+# server's own tests, the cross-process store tests, the benchmarks once each
+# in test mode, doc tests), and the end-to-end scenarios against
+# node-oidc-provider.
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,5 +20,8 @@ cargo test --workspace --all-targets
 
 section "Rust: doc tests"
 cargo test --workspace --doc
+
+section "End to end: shared scenarios against node-oidc-provider"
+E2E_LANGUAGES="${E2E_LANGUAGES:-rust}" ./tests/e2e/run.sh
 
 section "All suites passed"
