@@ -31,57 +31,13 @@ fn concurrent_refresh(c: &mut Criterion) {
         .expect("runtime");
     let http = reqwest::Client::new();
     let clock = ManualClock::new();
-    // A confidential client signed in through the fixture's test sign-in, so
-    // the session holds a refresh token.
+    // A confidential client holding tokens of a fresh sign-in, refresh token included.
     let keeper = TokenKeeperBuilder::new(ClientConfig::new(server.url("/token"), "confidential-app"))
         .client_secret("confidential-secret".into())
         .manual_clock(clock.clone())
         .build()
         .expect("builds");
-    let signed_in = runtime.block_on(async {
-        let verifier = "bench-verifier-0123456789012345678901234567890123";
-        let no_redirect = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let location = no_redirect
-            .get(server.url("/authorize"))
-            .query(&[
-                ("response_type", "code"),
-                ("client_id", "confidential-app"),
-                ("redirect_uri", "app://cb"),
-                ("code_challenge", tokenkeep_fixture_server::pkce_s256(verifier).as_str()),
-                ("code_challenge_method", "S256"),
-            ])
-            .send()
-            .await
-            .expect("authorize")
-            .headers()["location"]
-            .to_str()
-            .expect("location")
-            .to_owned();
-        let code = url::Url::parse(&location)
-            .expect("url")
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .expect("code")
-            .1
-            .into_owned();
-        http.post(server.url("/token"))
-            .basic_auth("confidential-app", Some("confidential-secret"))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", "app://cb"),
-                ("code_verifier", verifier),
-            ])
-            .send()
-            .await
-            .expect("token")
-            .text()
-            .await
-            .expect("body")
-    });
+    let signed_in = server.state().sign_in_tokens("confidential-app").expect("known client");
     keeper.set_token_response(signed_in).expect("set");
 
     let stats_url = server.url("/stats");

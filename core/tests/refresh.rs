@@ -71,11 +71,10 @@ async fn inside_the_refresh_ahead_window_the_current_token_is_served_while_one_r
     for _ in 0..20 {
         assert_eq!(keeper.access_token().await.expect("served"), current);
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while keeper.state() != SessionState::Valid {
-        assert!(std::time::Instant::now() < deadline, "the background refresh finished");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    until("the background refresh finished", || async {
+        keeper.state() == SessionState::Valid
+    })
+    .await;
     assert_ne!(keeper.access_token().await.expect("new"), current);
     assert_eq!(fixture.refresh_requests().await, 1);
 }
@@ -139,16 +138,14 @@ async fn proactive_refresh_runs_without_callers() {
         .expect("set");
     let first = keeper.tokens().expect("tokens").access_token();
     clock.advance_secs(3_600 - 30);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while fixture.refresh_requests().await == 0 {
-        assert!(std::time::Instant::now() < deadline, "the proactive refresh ran");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while keeper.tokens().expect("tokens").access_token() == first {
-        assert!(std::time::Instant::now() < deadline, "the new tokens were published");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    until("the proactive refresh ran", || async {
+        fixture.refresh_requests().await > 0
+    })
+    .await;
+    until("the new tokens were published", || async {
+        keeper.tokens().expect("tokens").access_token() != first
+    })
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(fixture.refresh_requests().await, 1, "exactly one proactive refresh");
 }
@@ -171,9 +168,8 @@ async fn refresh_token_keepalive_refreshes_before_the_refresh_token_dies() {
     clock.advance_secs(7_200 - 1_800); // 30 minutes of refresh-token life left (keep-alive window: 1 h)
     assert_eq!(keeper.state(), SessionState::RefreshDue);
     keeper.access_token().await.expect("token");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while fixture.refresh_requests().await == 0 {
-        assert!(std::time::Instant::now() < deadline, "keep-alive refresh ran");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    until("the keep-alive refresh ran", || async {
+        fixture.refresh_requests().await > 0
+    })
+    .await;
 }

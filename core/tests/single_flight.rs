@@ -14,16 +14,11 @@ async fn a_thousand_concurrent_tasks_on_an_expired_token_make_one_refresh_reques
     clock.advance_secs(7_200);
     // Hold the refresh at the server for a moment so all callers pile up.
     fixture.fault(json!({"delay_ms": 200})).await;
-    let tasks: Vec<_> = (0..1_000)
-        .map(|_| {
-            let keeper = keeper.clone();
-            tokio::spawn(async move { keeper.access_token().await })
-        })
+    let tokens: Vec<String> = concurrent_access_tokens(&keeper, 1_000)
+        .await
+        .into_iter()
+        .map(|t| t.expect("token"))
         .collect();
-    let mut tokens = Vec::new();
-    for task in tasks {
-        tokens.push(task.await.expect("task").expect("token"));
-    }
     assert_eq!(fixture.refresh_requests().await, 1, "exactly one refresh request");
     assert!(
         tokens.windows(2).all(|w| w[0] == w[1]),
@@ -65,14 +60,8 @@ async fn concurrent_callers_all_receive_the_error_of_the_one_failed_refresh() {
     clock.advance_secs(7_200);
     // 1 + 3 retries, all failing.
     fixture.fault(json!({"count": 4, "status": 503, "delay_ms": 50})).await;
-    let tasks: Vec<_> = (0..200)
-        .map(|_| {
-            let keeper = keeper.clone();
-            tokio::spawn(async move { keeper.access_token().await })
-        })
-        .collect();
-    for task in tasks {
-        let error = task.await.expect("task").expect_err("the refresh failed");
+    for answer in concurrent_access_tokens(&keeper, 200).await {
+        let error = answer.expect_err("the refresh failed");
         assert!(
             matches!(error, tokenkeep::TokenKeepError::Transient { .. }),
             "{error:?}"
@@ -95,14 +84,8 @@ async fn callers_arriving_as_a_refresh_finishes_do_not_start_another() {
     let rounds = 100;
     for _ in 0..rounds {
         clock.advance_secs(7_200);
-        let tasks: Vec<_> = (0..200)
-            .map(|_| {
-                let keeper = keeper.clone();
-                tokio::spawn(async move { keeper.access_token().await })
-            })
-            .collect();
-        for task in tasks {
-            task.await.expect("task").expect("token");
+        for answer in concurrent_access_tokens(&keeper, 200).await {
+            answer.expect("token");
         }
     }
     assert_eq!(fixture.refresh_requests().await, rounds, "one refresh per expiry");

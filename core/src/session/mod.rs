@@ -602,7 +602,9 @@ mod tests {
         })
         .expect("opens");
         let state = server.state();
-        let tokens = signed_in_tokens(&server);
+        let answer = state.sign_in_tokens("confidential-app").expect("known client");
+        let tokens = crate::token_response::parse_token_response(answer.as_bytes(), &Default::default(), 0, None)
+            .expect("tokens");
         session.set_tokens(tokens, ChangeReason::Set).expect("set");
         clock.advance_secs(7_200);
 
@@ -614,58 +616,5 @@ mod tests {
         let late = futures::executor::block_on(session.start_refresh(Some(seen_generation))).expect("late caller");
         assert_eq!(state.stats().token_requests.refresh_token, before, "no second refresh");
         assert_eq!(late.access_token(), session.tokens().expect("tokens").access_token());
-    }
-
-    /// Tokens with a refresh token the server knows, from its test sign-in.
-    fn signed_in_tokens(server: &tokenkeep_fixture_server::RunningServer) -> TokenSet {
-        let verifier = "unit-test-verifier-0123456789012345678901234567890";
-        let answer = crate::runtime::block_on({
-            let authorize = server.url("/authorize");
-            let token = server.url("/token");
-            async move {
-                let http = reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .map_err(|e| Error::internal(e.to_string()))?;
-                let location = http
-                    .get(authorize)
-                    .query(&[
-                        ("response_type", "code"),
-                        ("client_id", "confidential-app"),
-                        ("redirect_uri", "app://cb"),
-                        ("code_challenge", crate::pkce::s256_challenge(verifier).as_str()),
-                        ("code_challenge_method", "S256"),
-                    ])
-                    .send()
-                    .await
-                    .map_err(|e| Error::internal(e.to_string()))?
-                    .headers()["location"]
-                    .to_str()
-                    .map_err(|e| Error::internal(e.to_string()))?
-                    .to_owned();
-                let code = url::Url::parse(&location)
-                    .map_err(|e| Error::internal(e.to_string()))?
-                    .query_pairs()
-                    .find(|(k, _)| k == "code")
-                    .map(|(_, v)| v.into_owned())
-                    .ok_or_else(|| Error::internal("no code"))?;
-                http.post(token)
-                    .basic_auth("confidential-app", Some("confidential-secret"))
-                    .form(&[
-                        ("grant_type", "authorization_code"),
-                        ("code", code.as_str()),
-                        ("redirect_uri", "app://cb"),
-                        ("code_verifier", verifier),
-                    ])
-                    .send()
-                    .await
-                    .map_err(|e| Error::internal(e.to_string()))?
-                    .bytes()
-                    .await
-                    .map_err(|e| Error::internal(e.to_string()))
-            }
-        })
-        .expect("signed in");
-        crate::token_response::parse_token_response(&answer, &Default::default(), 0, None).expect("tokens")
     }
 }

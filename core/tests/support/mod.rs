@@ -234,6 +234,37 @@ pub fn eventually(what: &str, condition: impl Fn() -> bool) {
     }
 }
 
+/// Waits (bounded: 5 s) until the async `condition` holds.
+pub async fn until<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !condition().await {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `callers` tasks asking `keeper` for a token at once; their answers.
+pub async fn concurrent_access_tokens(
+    keeper: &Arc<TokenKeeper>,
+    callers: usize,
+) -> Vec<Result<String, tokenkeep::TokenKeepError>> {
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let keeper = keeper.clone();
+            tokio::spawn(async move { keeper.access_token().await })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(callers);
+    for task in tasks {
+        answers.push(task.await.expect("task"));
+    }
+    answers
+}
+
 pub fn json_body(response: &tokenkeep::HttpResponse) -> Value {
     serde_json::from_slice(&response.body).unwrap_or(json!(null))
 }

@@ -314,6 +314,14 @@ impl FixtureState {
         }
     }
 
+    /// The token response a fresh sign-in of `client_id` would get (as user
+    /// `test-user`, in the client's response style), issued directly: for
+    /// tests and benchmarks that need valid tokens and are not about sign-in.
+    /// `None` for an unknown client.
+    pub fn sign_in_tokens(&self, client_id: &str) -> Option<String> {
+        crate::token_endpoint::issue_signed_in(self, client_id).map(|v| v.to_string())
+    }
+
     /// The `interval` announced to device clients, in seconds.
     pub(crate) fn device_interval_secs(&self) -> u64 {
         self.shared.globals.device_interval_secs

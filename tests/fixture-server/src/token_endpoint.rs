@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-use crate::authorize::{pkce_s256, valid_pkce_value};
+use crate::authorize::{pkce_s256, valid_pkce_value, DEFAULT_SUBJECT};
 use crate::client_auth::presented_client;
 use crate::config::{ClientSpec, ResponseStyle};
 use crate::connection::ConnHandle;
@@ -276,6 +276,25 @@ fn device_code_grant(
         refresh: Some(refresh),
         scope: entry.scope,
     })
+}
+
+/// A token response for `client_id` as if it had just signed in as
+/// `test-user`: a new family with an access and a refresh token, rendered in
+/// the client's response style. For tests that need valid tokens without
+/// going through `/authorize` and `/token`. `None` for an unknown client.
+pub(crate) fn issue_signed_in(state: &FixtureState, client_id: &str) -> Option<Value> {
+    let client = state.client(client_id)?;
+    let settings = state.effective(&client);
+    let mut registry = state.registry();
+    let family = registry.new_family();
+    let access = registry.issue_access(client_id, DEFAULT_SUBJECT, "", settings.access_ttl_secs, Some(family));
+    let refresh = registry.issue_refresh(client_id, DEFAULT_SUBJECT, "", settings.refresh_ttl_secs, family);
+    let grant = Grant {
+        access,
+        refresh: Some(refresh),
+        scope: String::new(),
+    };
+    Some(render(&grant, settings.response_style))
 }
 
 /// The JSON body of a successful response in the client's style. `scope` is left

@@ -88,52 +88,9 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// The token endpoint's answer for a fresh sign-in (authorization code + PKCE).
+/// The token endpoint's answer for a fresh sign-in of `client_id`.
 pub fn sign_in(server: &RunningServer, client_id: &str) -> String {
-    let verifier = "cross-process-verifier-012345678901234567890123456789";
-    runtime().block_on(async {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let location = http
-            .get(server.url("/authorize"))
-            .query(&[
-                ("response_type", "code"),
-                ("client_id", client_id),
-                ("redirect_uri", "app://cb"),
-                ("code_challenge", tokenkeep_fixture_server::pkce_s256(verifier).as_str()),
-                ("code_challenge_method", "S256"),
-            ])
-            .send()
-            .await
-            .expect("authorize")
-            .headers()["location"]
-            .to_str()
-            .expect("location")
-            .to_owned();
-        let code = url::Url::parse(&location)
-            .expect("url")
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .expect("code")
-            .1
-            .into_owned();
-        http.post(server.url("/token"))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", "app://cb"),
-                ("code_verifier", verifier),
-                ("client_id", client_id),
-            ])
-            .send()
-            .await
-            .expect("token")
-            .text()
-            .await
-            .expect("body")
-    })
+    server.state().sign_in_tokens(client_id).expect("a known client")
 }
 
 /// `GET /stats` → token_requests.refresh_token.
