@@ -123,6 +123,40 @@ impl TokenKeeper {
         blocking(self.session.clone().refresh())
     }
 
+    /// After an API answered HTTP 401 to `rejected_access_token`: refreshes
+    /// once (joining any refresh in flight), or, if the tokens changed since
+    /// that token was handed out, returns the current ones without a
+    /// request. What HTTP integrations (requests, OkHttp, URLSession) call.
+    pub async fn refresh_if_rejected(&self, rejected_access_token: String) -> Result<Arc<TokenSet>, TokenKeepError> {
+        on_runtime(
+            self.session
+                .clone()
+                .refresh_after_rejected_token(Secret::new(rejected_access_token)),
+        )
+        .await
+    }
+
+    /// Blocking [`refresh_if_rejected`](Self::refresh_if_rejected).
+    pub fn refresh_if_rejected_blocking(&self, rejected_access_token: String) -> Result<Arc<TokenSet>, TokenKeepError> {
+        blocking(
+            self.session
+                .clone()
+                .refresh_after_rejected_token(Secret::new(rejected_access_token)),
+        )
+    }
+
+    /// Whether the access token may be sent to `url` (its origin is one of
+    /// the configured `api_origins`, with HTTPS or loopback HTTP). The check
+    /// `send` makes, for integrations that send requests themselves.
+    pub fn may_send_token_to(&self, url: String) -> bool {
+        self.session.check_destination(&url).is_ok()
+    }
+
+    /// The configured `api_origins`, normalised (`scheme://host[:port]`).
+    pub fn api_origins(&self) -> Vec<String> {
+        self.session.api_origins().to_vec()
+    }
+
     /// Sends `request` with the access token; on HTTP 401 refreshes and
     /// retries once. The URL's origin must be one of `api_origins`.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TokenKeepError> {

@@ -69,7 +69,7 @@ pub use device::{DeviceAuthorization, DEFAULT_POLL_INTERVAL_SECS, SLOW_DOWN_STEP
 pub use error::TokenKeepError;
 pub use http_exchange::{HttpHeader, HttpRequest, HttpResponse};
 pub use keeper::TokenKeeper;
-pub use listener::{ChangeReason, RefreshFailure, SessionListener, TokensChanged};
+pub use listener::{flush_listener_events, ChangeReason, RefreshFailure, SessionListener, TokensChanged};
 pub use pkce::AuthorizationRequest;
 pub use policy::{RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION};
 pub use secret::Secret;

@@ -86,6 +86,27 @@ static DISPATCH: Lazy<Mutex<Option<Sender<Job>>>> = Lazy::new(|| {
     Mutex::new(started.ok().map(|_| sender))
 });
 
+/// Waits until every event queued so far has been delivered, at most
+/// `timeout_ms`; returns whether it was. Language layers call it before
+/// their runtime shuts down (Python's `atexit`), so no listener is called
+/// into a half-torn-down interpreter.
+#[uniffi::export]
+pub fn flush_listener_events(timeout_ms: u64) -> bool {
+    let (done, delivered) = std::sync::mpsc::sync_channel::<()>(1);
+    let job: Job = Box::new(move || {
+        let _ = done.send(());
+    });
+    let Some(sender) = DISPATCH.lock().clone() else {
+        return true;
+    };
+    if sender.send(job).is_err() {
+        return true;
+    }
+    delivered
+        .recv_timeout(std::time::Duration::from_millis(timeout_ms))
+        .is_ok()
+}
+
 /// One session's listeners.
 #[derive(Default)]
 pub(crate) struct Listeners {

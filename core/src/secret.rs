@@ -27,6 +27,13 @@ impl Secret {
         &self.0
     }
 
+    /// Whether two secrets are equal, in time that depends only on their
+    /// lengths (for comparing a token a caller hands back).
+    pub fn constant_time_eq(&self, other: &Secret) -> bool {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
     /// Whether `text` contains this secret (used to scrub server messages
     /// before they become error text).
     pub(crate) fn appears_in(&self, text: &str) -> bool {
@@ -75,6 +82,13 @@ mod tests {
         let s = Secret::new("hunter2-token");
         assert_eq!(format!("{s:?}"), "Secret([redacted])");
         assert!(!format!("{:?}", Some(&s)).contains("hunter2"));
+    }
+
+    #[test]
+    fn constant_time_eq_compares_values() {
+        assert!(Secret::new("abc").constant_time_eq(&Secret::new("abc")));
+        assert!(!Secret::new("abc").constant_time_eq(&Secret::new("abd")));
+        assert!(!Secret::new("abc").constant_time_eq(&Secret::new("abcd")));
     }
 
     #[test]

@@ -111,3 +111,36 @@ async fn http_to_a_remote_host_is_refused() {
     assert!(matches!(error, TokenKeepError::Configuration { .. }), "{error:?}");
     assert!(error.to_string().contains("https"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_if_rejected_refreshes_once_for_the_current_token_and_never_for_an_old_one() {
+    let fixture = Fixture::start();
+    let (keeper, _, _) = signed_in_keeper(&fixture).await;
+    let rejected = keeper.access_token().await.expect("token");
+    // Many integrations see the same 401 at once: one refresh.
+    let answers = futures::future::join_all((0..20).map(|_| keeper.refresh_if_rejected(rejected.clone()))).await;
+    let fresh = answers[0].as_ref().expect("refreshed").access_token();
+    assert!(answers
+        .iter()
+        .all(|a| a.as_ref().map(|t| t.access_token() == fresh).unwrap_or(false)));
+    assert_ne!(fresh, rejected);
+    assert_eq!(fixture.refresh_requests().await, 1);
+    // A late 401 for the old token: the new one is the answer, no request.
+    assert_eq!(
+        keeper
+            .refresh_if_rejected(rejected)
+            .await
+            .expect("current")
+            .access_token(),
+        fresh
+    );
+    assert_eq!(fixture.refresh_requests().await, 1);
+    assert!(keeper.may_send_token_to(fixture.url("/api/me")));
+    assert!(!keeper.may_send_token_to("https://elsewhere.example/api".into()));
+    assert_eq!(keeper.api_origins(), vec![fixture.server.base_url()]);
+}
+
+#[test]
+fn flushing_listener_events_waits_for_delivery() {
+    assert!(tokenkeep::flush_listener_events(5_000));
+}

@@ -54,6 +54,11 @@ fn follow_redirect(attempt: Attempt<'_>) -> reqwest::redirect::Action {
 }
 
 impl Session {
+    /// The origins the access token may be sent to.
+    pub(crate) fn api_origins(&self) -> &[String] {
+        &self.config.api_origins
+    }
+
     /// Checks that the access token may be sent to `raw_url`.
     pub(crate) fn check_destination(&self, raw_url: &str) -> Result<Url, Error> {
         let url = secure_url(raw_url, "the request URL")?;

@@ -242,12 +242,31 @@ impl Session {
     /// After the server rejected `rejected` (HTTP 401): if the tokens have
     /// changed since, use the new ones; otherwise refresh (shared).
     pub(crate) async fn refresh_after_rejection(self: Arc<Self>, rejected: &Arc<TokenSet>) -> RefreshOutcome {
-        if let Some(current) = self.tokens() {
-            if !Arc::ptr_eq(&current, rejected) {
-                return Ok(current);
+        self.refresh_if_rejected(|current| Arc::ptr_eq(current, rejected)).await
+    }
+
+    /// After the server rejected the access token `rejected` (a language
+    /// layer's HTTP 401): as [`Self::refresh_after_rejection`], comparing
+    /// the token text in constant time.
+    pub(crate) async fn refresh_after_rejected_token(self: Arc<Self>, rejected: Secret) -> RefreshOutcome {
+        self.refresh_if_rejected(|current| current.access_token_secret().constant_time_eq(&rejected))
+            .await
+    }
+
+    /// Refreshes (joining any refresh in flight) if the current tokens are
+    /// the rejected ones; otherwise they changed since the request was sent
+    /// and are the answer. The generation seen here goes with the refresh, so
+    /// one that finishes between this look and the join is not repeated.
+    async fn refresh_if_rejected(self: Arc<Self>, is_rejected: impl Fn(&Arc<TokenSet>) -> bool) -> RefreshOutcome {
+        let seen_generation = {
+            let current = self.current.read();
+            match (&current.tokens, current.phase) {
+                (_, Phase::SessionExpired) => return Err(session_ended()),
+                (Some(tokens), Phase::Active) if !is_rejected(tokens) => return Ok(tokens.clone()),
+                _ => current.generation,
             }
-        }
-        self.refresh().await
+        };
+        self.start_refresh(Some(seen_generation)).await
     }
 
     /// Joins the refresh in flight or starts one. `seen_generation` is the
