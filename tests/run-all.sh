@@ -2,7 +2,8 @@
 # Runs every tokenkeep test: lints, the Rust workspace (core unit and
 # integration tests against the fixture authorization server, the fixture
 # server's own tests, the cross-process store tests, the benchmarks once each
-# in test mode, doc tests), and the end-to-end scenarios against
+# in test mode, doc tests), the Python SDK's pytest suite, and the
+# end-to-end scenarios against
 # node-oidc-provider.
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -21,7 +22,10 @@ cargo test --workspace --all-targets
 section "Rust: doc tests"
 cargo test --workspace --doc
 
+section "Python SDK: wheel build, install and pytest"
+./bindings-python/run-tests.sh
+
 section "End to end: shared scenarios against node-oidc-provider"
-E2E_LANGUAGES="${E2E_LANGUAGES:-rust}" ./tests/e2e/run.sh
+E2E_LANGUAGES="${E2E_LANGUAGES:-rust python}" ./tests/e2e/run.sh
 
 section "All suites passed"

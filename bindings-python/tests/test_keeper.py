@@ -1,0 +1,131 @@
+"""The Keeper's Pythonic surface: keywords, properties, context managers, sign-in."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+import pytest
+
+import tokenkeep
+
+
+def redirect_location(url: str) -> str:
+    """Where the fixture's /authorize sends the browser (its 302 Location)."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        urllib.request.build_opener(NoRedirect).open(url, timeout=10)
+    except urllib.error.HTTPError as redirect:
+        assert redirect.code == 302
+        return redirect.headers["Location"]
+    raise AssertionError("no redirect")
+
+
+def test_keyword_arguments_with_defaults():
+    signature = inspect.signature(tokenkeep.Keeper)
+    params = signature.parameters
+    assert params["client_secret"].default is None
+    assert params["account_id"].default == "default"
+    assert params["store"].default is None and params["policy"].default is None
+    assert params["clock"].default is None
+    assert all(p.kind is p.KEYWORD_ONLY for name, p in params.items() if name not in ("token_endpoint", "client_id"))
+
+
+def test_sign_in_with_pkce(server, make_keeper):
+    keeper = make_keeper(
+        authorization_endpoint=server.url("/authorize"),
+        redirect_uri="com.example.app:/callback",
+        scopes=["read"],
+    )
+    request = keeper.authorization_request(login_hint="alice")
+    assert "code_challenge_method=S256" in request.url() and "login_hint=alice" in request.url()
+    tokens = keeper.complete_authorization(request, redirect_location(request.url()))
+    assert tokens.scope() == "read"
+    assert keeper.send("GET", server.url("/api/me")).status == 200
+    assert b'"sub":"alice"' in keeper.send("GET", server.url("/api/me")).body.replace(b" ", b"")
+
+
+def test_sign_in_with_pkce_in_asyncio(server, make_keeper):
+    keeper = make_keeper(authorization_endpoint=server.url("/authorize"), redirect_uri="http://127.0.0.1/cb")
+    request = keeper.authorization_request()
+
+    async def main():
+        location = await asyncio.get_running_loop().run_in_executor(None, redirect_location, request.url())
+        await keeper.complete_authorization_async(request, location)
+        answer = await keeper.send_async("GET", server.url("/api/me"))
+        return answer.status, await keeper.access_token_async()
+
+    status, token = asyncio.run(main())
+    assert status == 200 and server.is_active(token)
+
+
+def test_client_credentials(server, make_keeper):
+    keeper = make_keeper(
+        client_id="m2m-client", client_secret="m2m-secret", client_credentials=True, scopes=["reports:read"]
+    )
+    token = keeper.access_token()
+    assert server.is_active(token)
+    assert server.stats()["token_requests"]["client_credentials"] == 1
+    assert keeper.tokens.scope() == "reports:read"
+
+
+def test_context_managers_close_the_keeper(server):
+    with tokenkeep.Keeper(token_endpoint=server.url("/token"), client_id="public-app") as keeper:
+        keeper.set_tokens("at_ctx", expires_in=timedelta(hours=1))
+        assert keeper.access_token() == "at_ctx"
+        assert not keeper.closed
+    assert keeper.closed
+    assert repr(keeper) == "Keeper(closed)"
+    with pytest.raises(ValueError, match="closed"):
+        keeper.access_token()
+    keeper.close()  # idempotent
+
+    async def main():
+        async with tokenkeep.Keeper(token_endpoint=server.url("/token"), client_id="public-app") as keeper:
+            keeper.set_tokens("at_async_ctx", expires_in=60)
+            return keeper, await keeper.access_token_async()
+
+    keeper, token = asyncio.run(main())
+    assert token == "at_async_ctx" and keeper.closed
+
+
+def test_properties_and_repr(server, make_keeper):
+    keeper = make_keeper(account_id="user-7")
+    assert keeper.account_id == "user-7"
+    assert keeper.state is tokenkeep.SessionState.EMPTY
+    assert repr(keeper) == "Keeper(account_id='user-7', state=EMPTY)"
+    keeper.set_tokens("at_props", "rt_props", expires_in=600, scope="a b")
+    assert keeper.tokens.has_refresh_token()
+    assert keeper.tokens.scopes() == ["a", "b"]
+    assert server.base_url in keeper.origins.origins
+
+
+def test_logout_revokes_at_the_server(server, make_keeper):
+    keeper = make_keeper(revocation_endpoint=server.url("/revoke"))
+    keeper.set_token_response(server.sign_in())
+    token = keeper.access_token()
+    assert keeper.logout() is True
+    assert not server.is_active(token)
+    assert asyncio.run(keeper.logout_async()) in (True, False)  # a second logout is harmless
+
+
+def test_camel_case_servers_through_a_response_mapping(server, make_keeper):
+    keeper = make_keeper(client_id="camel-app", response_mapping=tokenkeep.camel_case_response_mapping())
+    answer = server.sign_in("camel-app")
+    assert "accessToken" in answer
+    keeper.set_token_response(answer)
+    assert keeper.access_token() == answer["accessToken"]
+    assert keeper.tokens.expires_at_unix_ms() is not None
+
+
+def test_the_public_api_is_listed():
+    for name in tokenkeep.__all__:
+        assert hasattr(tokenkeep, name), name
+    assert tokenkeep.__version__ == "0.1.0"
