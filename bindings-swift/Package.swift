@@ -11,6 +11,9 @@
 //                       against the core's shared library.
 //   TokenKeepGenerated  the Swift code uniffi generates (generate.sh).
 //   TokenKeep           what apps import; re-exports TokenKeepGenerated.
+//   TokenKeepE2E        (not a product) the shared end-to-end scenarios,
+//                       tests/e2e/scenarios.json, run from Swift by
+//                       tests/e2e/swift/run-scenarios.sh.
 //
 // Everything under Generated/ is produced from the built core and never
 // committed: run generate.sh (Linux) or build-xcframework.sh (Apple) first.
@@ -58,6 +61,11 @@ let package = Package(
             name: "TokenKeep",
             dependencies: ["TokenKeepGenerated"],
             path: "Sources/TokenKeep"
+        ),
+        .executableTarget(
+            name: "TokenKeepE2E",
+            dependencies: ["TokenKeep"],
+            path: "Sources/TokenKeepE2E"
         ),
         .testTarget(
             name: "TokenKeepTests",

@@ -3,8 +3,9 @@
 # from a clean checkout:
 #
 #   1. builds the core (release) and the fixture server (debug) with cargo;
-#   2. generates the Swift bindings into Generated/ (generate.sh), with a
-#      snapshot of the library and the server binary they were made with;
+#   2. generates the Swift bindings into Generated/ (prepare.sh --regenerate,
+#      which runs generate.sh), with a snapshot of the library they were
+#      made with, and copies the server binary there;
 #   3. runs `swift test`: directly when `swift` is on PATH, else inside a
 #      Debian 13 chroot that provision-swift.sh creates on first use (about
 #      70 s and 2.7 GB, reused afterwards) with the repository
@@ -29,27 +30,13 @@ section() { printf '\n==> %s\n' "$*"; }
 section "Swift: building the core and the fixture server"
 (cd "$repo" && cargo build --locked -p tokenkeep-fixture-server)
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
-if [ "$(uname)" = Darwin ]; then
-  # Apple platforms link the XCFramework; it also generates the bindings.
-  "$here/build-xcframework.sh"
-else
-  "$here/generate.sh"
-fi
+# Regenerates the bindings (Apple: the XCFramework too) and removes .build/
+# when it was made from other generated code.
+"$here/prepare.sh" --regenerate
 mkdir -p "$here/Generated/bin"
 cp "$target_dir/debug/tokenkeep-fixture-server" "$here/Generated/bin/tokenkeep-fixture-server.tmp"
 mv -f "$here/Generated/bin/tokenkeep-fixture-server.tmp" "$here/Generated/bin/tokenkeep-fixture-server"
 export TOKENKEEP_FIXTURE_SERVER="$here/Generated/bin/tokenkeep-fixture-server"
-
-# SwiftPM's incremental build does not always notice that a dependency's
-# generated API changed (stale symbols at link time); start over when the
-# generated code differs from what .build was made with.
-stamp="$here/.build/.tokenkeep-generated"
-generated=$(cat "$here/Generated/Swift/tokenkeep.swift" "$here/Generated/tokenkeepFFI/tokenkeepFFI.h" | cksum)
-if [ -d "$here/.build" ] && [ "$(cat "$stamp" 2>/dev/null)" != "$generated" ]; then
-  rm -rf "$here/.build"
-fi
-mkdir -p "$here/.build"
-echo "$generated" >"$stamp"
 
 log="$here/.build/swift-test.log"
 set +e

@@ -6,14 +6,15 @@ import FoundationNetworking
 /// Sends `URLRequest`s to your API with the session's access token, through
 /// URLSession.
 ///
-/// * The token is attached only to URLs whose origin is in `apiOrigins`
-///   (pass the keeper's `ClientConfig.apiOrigins`); any other URL is refused
-///   with `TokenKeepError.Configuration` before anything is sent.
+/// * The token is attached only to URLs whose origin is one of the keeper's
+///   `apiOrigins` (or of the narrower list you pass); any other URL is
+///   refused with `TokenKeepError.Configuration` before anything is sent.
 /// * A redirect to another origin is followed without the `Authorization`
 ///   header (``RedirectGuard``).
-/// * On HTTP 401 from the origin the token was sent to, the token is
-///   refreshed once (one refresh for any number of rejected requests) and the
-///   request is retried once. A second 401 is returned to the caller.
+/// * On HTTP 401 from the origin the token was sent to, the core's
+///   `refreshIfRejected` renews the token (one refresh for any number of
+///   rejected requests, none if it already changed) and the request is
+///   retried once. A second 401 is returned to the caller.
 /// * Fresh tokens come from a small cache fed by the core's leases
 ///   (``TokenCache``), so most requests do not cross into the core.
 ///
@@ -26,36 +27,45 @@ import FoundationNetworking
 /// are answers, not errors.
 ///
 /// ```swift
-/// let api = try AuthorizedSession(keeper: keeper, apiOrigins: config.apiOrigins)
+/// let api = try AuthorizedSession(keeper: keeper)
 /// let (data, response) = try await api.data(for: URLRequest(url: meURL))
 /// ```
 public final class AuthorizedSession: Sendable {
     /// The session whose tokens are sent.
     public let keeper: TokenKeeper
-    /// Where the token may go.
+    /// Where the token may go: the keeper's api origins, or the narrower
+    /// list given to `init`.
     public let origins: OriginPolicy
     private let urlSession: URLSession
     private let cache: TokenCache
-    private let gate: RejectedTokenGate
 
-    /// A helper sending requests for `keeper` to `apiOrigins`.
+    /// A helper sending requests for `keeper` to its api origins.
     ///
     /// - Parameters:
+    ///   - apiOrigins: where the token may go; by default the keeper's
+    ///     (`keeper.apiOrigins()`). A list given here can only narrow them:
+    ///     an origin the keeper would not send its token to throws
+    ///     `TokenKeepError.Configuration`.
     ///   - configuration: the URLSession configuration (timeouts, cache
     ///     policy, extra headers). A session of its own is made with it.
     ///   - cachesTokens: keep the token between requests (see ``TokenCache``).
     ///     Pass `false` when the keeper runs on a `ManualClock`.
     public init(
         keeper: TokenKeeper,
-        apiOrigins: [String],
+        apiOrigins: [String]? = nil,
         configuration: URLSessionConfiguration = .default,
         cachesTokens: Bool = true
     ) throws {
+        let origins = try OriginPolicy(apiOrigins ?? keeper.apiOrigins())
+        if let outside = origins.origins.sorted().first(where: { !keeper.maySendTokenTo(url: $0) }) {
+            throw TokenKeepError.Configuration(
+                message: "apiOrigins: \(outside) is not one of the keeper's api origins \(keeper.apiOrigins()); AuthorizedSession can only narrow them"
+            )
+        }
         self.keeper = keeper
-        self.origins = try OriginPolicy(apiOrigins)
+        self.origins = origins
         self.urlSession = URLSession(configuration: configuration, delegate: RedirectGuard(), delegateQueue: nil)
         self.cache = TokenCache(keeper: keeper, enabled: cachesTokens)
-        self.gate = RejectedTokenGate(keeper: keeper)
     }
 
     deinit {
@@ -90,10 +100,23 @@ public final class AuthorizedSession: Sendable {
             return first
         }
         cache.invalidate()
-        let fresh = try await gate.token(replacing: token)
+        let fresh = try await keeper.refreshIfRejected(rejectedAccessToken: token).accessToken()
         return try await send(request, token: fresh)
     }
 
+    // Why the origin is checked here and not with `keeper.maySendTokenTo`:
+    // the list of origins is the core's (normalised, https-or-loopback,
+    // checked in `init`), but the URL is judged as Foundation parsed it, the
+    // parse URLSession connects with. The core would re-parse the URL's text
+    // with WHATWG rules, and parsers disagree on crafted URLs: the text
+    // `http://127.0.0.1:8080\@evil.example/` is 127.0.0.1 to WHATWG and
+    // evil.example to Foundation. Judging the parse that is used to connect,
+    // a disagreement can only refuse a request, never send the token
+    // elsewhere (the core accepts `http://127.1` and `http://0x7f.1` as
+    // 127.0.0.1; they are refused here). It also keeps requests off the FFI
+    // boundary (the point of `TokenCache`), and `RedirectGuard` and the 401
+    // check in `data(for:)` compare URLs that URLSession hands back, which
+    // only Foundation has parsed.
     private func checkOrigin(of request: URLRequest) throws {
         guard origins.allows(request.url) else {
             let origin = request.url.flatMap(OriginPolicy.origin(of:)) ?? "a URL without an http(s) origin"

@@ -25,7 +25,7 @@
 //     .accountId(accountId: "user-42")
 //     .store(store: KeychainTokenStore(service: "com.example.app.tokens"))
 //     .build()
-// let api = try AuthorizedSession(keeper: keeper, apiOrigins: config.apiOrigins)
+// let api = try AuthorizedSession(keeper: keeper) // sends the token to config.apiOrigins only
 // let (data, response) = try await api.data(for: URLRequest(url: URL(string: "https://api.example.com/v1/me")!))
 // ```
 

@@ -14,7 +14,7 @@ final class AuthorizedSessionTests: FixtureTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         keeper = try makeKeeper()
-        api = try AuthorizedSession(keeper: keeper, apiOrigins: server.config().apiOrigins)
+        api = try AuthorizedSession(keeper: keeper) // the keeper's api origins
     }
 
     override func tearDown() {
@@ -111,7 +111,12 @@ final class AuthorizedSessionTests: FixtureTestCase {
     func testAnOriginOutsideApiOriginsIsRefusedBeforeSending() async throws {
         try await server.signIn(keeper)
         let port = try XCTUnwrap(URL(string: server.baseURL)?.port)
-        for url in ["http://localhost:\(port)/api/me", "https://127.0.0.1:\(port)/api/me", "http://127.0.0.1:1/api/me"] {
+        let refused = [
+            "http://localhost:\(port)/api/me", "https://127.0.0.1:\(port)/api/me", "http://127.0.0.1:1/api/me",
+            // 127.0.0.1 to a WHATWG parser, localhost to Foundation (and so to URLSession).
+            "http://127.0.0.1:\(port)\\@localhost:\(port)/api/me",
+        ]
+        for url in refused {
             let request = URLRequest(url: URL(string: url)!)
             do {
                 _ = try await api.data(for: request)
@@ -138,9 +143,26 @@ final class AuthorizedSessionTests: FixtureTestCase {
         let refreshed = try await keeper.refresh().accessToken()
         XCTAssertNotEqual(refreshed, cached)
         // The core's tokens-changed event reaches the cache on its dispatch thread.
-        try await eventually("the cache serves the refreshed token") {
-            try await self.api.accessToken() == refreshed
+        XCTAssertTrue(flushListenerEvents(timeoutMs: 5_000))
+        let afterEvent = try await api.accessToken()
+        XCTAssertEqual(afterEvent, refreshed)
+    }
+
+    func testTheOriginsAreTheKeepersAndAListGivenCanOnlyNarrowThem() throws {
+        XCTAssertEqual(api.origins.origins, Set(keeper.apiOrigins()))
+        XCTAssertEqual(keeper.apiOrigins(), [server.baseURL])
+
+        let narrowed = try AuthorizedSession(keeper: keeper, apiOrigins: [server.baseURL + "/ignored/path"])
+        XCTAssertEqual(narrowed.origins.origins, [server.baseURL])
+
+        let port = try XCTUnwrap(URL(string: server.baseURL)?.port)
+        XCTAssertThrowsError(try AuthorizedSession(keeper: keeper, apiOrigins: ["http://localhost:\(port)"])) {
+            guard case TokenKeepError.Configuration(let message) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(message.contains("can only narrow"), message)
         }
+        let noOrigins = try TokenKeeperBuilder(config: ClientConfig(tokenEndpoint: server.url("/token"), clientId: "public-app")).build()
+        XCTAssertThrowsError(try AuthorizedSession(keeper: noOrigins, apiOrigins: [server.baseURL]))
+        XCTAssertEqual(try AuthorizedSession(keeper: noOrigins).origins.origins, [], "sends nothing anywhere")
     }
 
     func testOriginsAreComparedTheWayTheCoreComparesThem() throws {

@@ -75,11 +75,13 @@ final class FixtureServer: @unchecked Sendable {
     func url(_ path: String) -> String { baseURL + path }
 
     /// The config of a public client of this server, signing in through
-    /// `/authorize` and sending the token to this server's `/api`.
+    /// `/authorize` (or `/device_authorization`) and sending the token to
+    /// this server's `/api`.
     func config(client: String = "public-app") -> ClientConfig {
         var config = ClientConfig(tokenEndpoint: url("/token"), clientId: client)
         config.authorizationEndpoint = url("/authorize")
         config.revocationEndpoint = url("/revoke")
+        config.deviceAuthorizationEndpoint = url("/device_authorization")
         config.redirectUri = "com.example.app:/callback"
         config.apiOrigins = [baseURL]
         return config
@@ -113,6 +115,15 @@ final class FixtureServer: @unchecked Sendable {
         let (data, status) = try await HTTP.send("POST", url(path), body: json, contentType: "application/json")
         XCTAssertEqual(status, 200, "POST \(path)")
         return data
+    }
+
+    /// Approves a device sign-in as the test user (`POST /device/approve`,
+    /// the fixture's browserless approval); returns the HTTP status.
+    func approveDevice(userCode: String) async throws -> Int {
+        let form = "user_code=" + userCode.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let (_, status) = try await HTTP.send(
+            "POST", url("/device/approve"), body: Data(form.utf8), contentType: "application/x-www-form-urlencoded")
+        return status
     }
 
     /// Whether the server considers `token` active (RFC 7662).

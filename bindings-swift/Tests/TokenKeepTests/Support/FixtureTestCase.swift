@@ -21,12 +21,14 @@ class FixtureTestCase: XCTestCase {
     /// A keeper for `client` of this test's server.
     func makeKeeper(
         client: String = "public-app",
+        accountId: String? = nil,
         clock: ManualClock? = nil,
         store: TokenStore? = nil,
         policy: RefreshPolicy? = nil,
         listener: SessionListener? = nil
     ) throws -> TokenKeeper {
         var builder = TokenKeeperBuilder(config: server.config(client: client))
+        if let accountId { builder = builder.accountId(accountId: accountId) }
         if let clock { builder = builder.manualClock(clock: clock) }
         if let store { builder = builder.store(store: store) }
         if let policy { builder = builder.policy(policy: policy) }
