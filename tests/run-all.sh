@@ -2,8 +2,8 @@
 # Runs every tokenkeep test: lints, the Rust workspace (core unit and
 # integration tests against the fixture authorization server, the fixture
 # server's own tests, the cross-process store tests, the benchmarks once each
-# in test mode, doc tests), the Python SDK's pytest suite, the Swift
-# package's XCTest suite, and the end-to-end scenarios against
+# in test mode, doc tests), the Python SDK's pytest suite, the Kotlin/Java
+# SDK's JUnit suite, the Swift package's XCTest suite, and the end-to-end scenarios against
 # node-oidc-provider.
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -24,6 +24,9 @@ cargo test --workspace --doc
 
 section "Python SDK: wheel build, install and pytest"
 ./bindings-python/run-tests.sh
+
+section "Kotlin/Java SDK: mvn test (JUnit 5, the JAR loads its own native library)"
+./bindings-kotlin/run-tests.sh
 
 section "Swift SDK: swift test (in a Debian 13 chroot when swift is missing)"
 ./bindings-swift/run-tests.sh

@@ -1,0 +1,138 @@
+package dev.tokenkeep.okhttp
+
+import dev.tokenkeep.FixtureServer
+import dev.tokenkeep.TokenKeepException
+import dev.tokenkeep.TokenSession
+import dev.tokenkeep.signedInSession
+import java.io.IOException
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.TimeUnit
+import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
+import kotlin.test.assertIs
+import kotlin.test.assertNotEquals
+import kotlin.test.assertTrue
+import okhttp3.Call
+import okhttp3.Callback
+import okhttp3.OkHttpClient
+import okhttp3.Request
+import okhttp3.Response
+import org.junit.jupiter.api.Test
+
+class OkHttpTest {
+    private fun OkHttpClient.get(url: String): Pair<Int, String> =
+        newCall(Request.Builder().url(url).build()).execute().use { it.code to it.body!!.string() }
+
+    @Test
+    fun `the token goes to the API, and a 401 gets one refresh and one retry`() {
+        FixtureServer().use { fixture ->
+            signedInSession(fixture).use { session ->
+                val client = OkHttpClient.Builder().authorizedBy(session).build()
+                val (status, body) = client.get(fixture.url("/api/me"))
+                assertEquals(200, status, body)
+                assertTrue(body.contains("\"sub\""), body)
+                assertEquals(1, fixture.apiRequestsWithAuthorization())
+                val before = session.accessTokenBlocking()
+
+                fixture.admin("/admin/expire-access-tokens") // the cached token is now rejected
+                val (again, _) = client.get(fixture.url("/api/me"))
+                assertEquals(200, again)
+                assertEquals(1, fixture.refreshRequests(), "one refresh")
+                assertEquals(3, fixture.apiRequests(), "200, then 401 and its retry")
+                assertNotEquals(before, session.accessTokenBlocking())
+
+                // Fresh again: no more refreshes.
+                repeat(5) { assertEquals(200, client.get(fixture.url("/api/me")).first) }
+                assertEquals(1, fixture.refreshRequests())
+            }
+        }
+    }
+
+    @Test
+    fun `a request retried once is not retried again`() {
+        FixtureServer().use { fixture ->
+            signedInSession(fixture).use { session ->
+                // A network interceptor that spoils every token on the wire: the API always says 401.
+                val client = OkHttpClient.Builder()
+                    .authorizedBy(session)
+                    .addNetworkInterceptor { chain ->
+                        chain.proceed(chain.request().newBuilder().header("Authorization", "Bearer spoiled").build())
+                    }
+                    .build()
+                assertEquals(401, client.get(fixture.url("/api/me")).first)
+                assertEquals(1, fixture.refreshRequests(), "one refresh")
+                assertEquals(2, fixture.apiRequests(), "the request and one retry")
+            }
+        }
+    }
+
+    @Test
+    fun `no token goes to another origin, directly or through a redirect`() {
+        FixtureServer().use { api ->
+            FixtureServer().use { other ->
+                signedInSession(api).use { session ->
+                    for (client in listOf(
+                        OkHttpClient.Builder().authorizedBy(session).build(),
+                        OkHttpClient.Builder().addNetworkInterceptor(TokenInterceptor(session))
+                            .authenticator(TokenAuthenticator(session)).build(),
+                    )) {
+                        // Another server on the same host: another port is another origin.
+                        assertEquals(401, client.get(other.url("/api/me")).first)
+                        // The same server under another name is another origin too.
+                        val localhost = api.baseUrl.replace("127.0.0.1", "localhost")
+                        assertEquals(401, client.get("$localhost/api/me").first)
+                        // A redirect from the API to elsewhere.
+                        val (status, _) = client.get(api.url("/api/redirect?to=") + other.url("/api/me"))
+                        assertEquals(401, status)
+                        // A same-origin redirect keeps the token.
+                        assertEquals(200, client.get(api.url("/api/redirect?to=") + api.url("/api/me")).first)
+                    }
+                    assertEquals(4, other.apiRequests())
+                    assertEquals(0, other.apiRequestsWithAuthorization(), "the other server never saw a token")
+                    assertEquals(0, api.refreshRequests(), "a 401 from elsewhere triggers no refresh")
+                    // At the API, per client: localhost without a token; the redirect, and the same-origin pair, with it.
+                    assertEquals(8, api.apiRequests())
+                    assertEquals(6, api.apiRequestsWithAuthorization())
+                }
+            }
+        }
+    }
+
+    @Test
+    fun `a session that cannot get a token fails the call with the reason`() {
+        FixtureServer().use { fixture ->
+            signedInSession(fixture).use { session ->
+                val client = OkHttpClient.Builder().authorizedBy(session).build()
+                assertEquals(200, client.get(fixture.url("/api/me")).first)
+                fixture.admin("/admin/revoke-all") // access and refresh tokens dead
+                val failure = assertFailsWith<TokenKeepIOException> { client.get(fixture.url("/api/me")) }
+                assertIs<TokenKeepException.SessionExpired>(failure.error)
+                assertTrue(failure.message!!.startsWith("session expired, sign in again"), failure.message)
+
+                // Asynchronous calls get it in onFailure.
+                val result = CompletableFuture<IOException>()
+                client.newCall(Request.Builder().url(fixture.url("/api/me")).build()).enqueue(object : Callback {
+                    override fun onFailure(call: Call, e: IOException) { result.complete(e) }
+                    override fun onResponse(call: Call, response: Response) { response.close(); result.complete(null) }
+                })
+                val async = result.get(10, TimeUnit.SECONDS)
+                assertIs<TokenKeepIOException>(async)
+                assertIs<TokenKeepException.SessionExpired>(async.error)
+            }
+        }
+    }
+
+    @Test
+    fun `without sign-in requests to the API fail, others go out untouched`() {
+        FixtureServer().use { fixture ->
+            FixtureServer().use { other ->
+                TokenSession(fixture.config()).use { session ->
+                    val client = OkHttpClient.Builder().authorizedBy(session).build()
+                    val failure = assertFailsWith<TokenKeepIOException> { client.get(fixture.url("/api/me")) }
+                    assertIs<TokenKeepException.NotSignedIn>(failure.error)
+                    assertEquals(401, client.get(other.url("/api/me")).first)
+                }
+            }
+        }
+    }
+}
