@@ -32,6 +32,6 @@ section "Swift SDK: swift test (in a Debian 13 chroot when swift is missing)"
 ./bindings-swift/run-tests.sh
 
 section "End to end: shared scenarios against node-oidc-provider"
-E2E_LANGUAGES="${E2E_LANGUAGES:-rust python swift}" ./tests/e2e/run.sh
+E2E_LANGUAGES="${E2E_LANGUAGES:-rust python kotlin swift}" ./tests/e2e/run.sh
 
 section "All suites passed"

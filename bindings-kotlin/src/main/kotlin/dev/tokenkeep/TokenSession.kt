@@ -19,8 +19,10 @@ import kotlinx.coroutines.future.future
  *   while the core's lease on the token runs ([TokenCache]), so a fresh
  *   token costs nanoseconds instead of a native call;
  * * `…Async` variants returning [CompletableFuture] for Java
- *   ([accessTokenAsync], [refreshAsync], [sendAsync], [logoutAsync],
- *   [completeAuthorizationAsync]); `CompletableFuture` needs Android API 24;
+ *   ([accessTokenAsync], [refreshAsync], [refreshIfRejectedAsync],
+ *   [sendAsync], [logoutAsync], [completeAuthorizationAsync],
+ *   [startDeviceAuthorizationAsync], [completeDeviceAuthorizationAsync]);
+ *   `CompletableFuture` needs Android API 24;
  * * [apiOrigins], for HTTP integrations that attach the token themselves
  *   (see `dev.tokenkeep.okhttp`);
  * * [close], which frees the native session ([AutoCloseable]).
@@ -44,15 +46,26 @@ import kotlinx.coroutines.future.future
  * @property keeper the core session. Its methods are all reachable through
  *   this class; use it directly only to bypass the cache (benchmarks) or to
  *   hand the keeper to code that expects a [TokenKeeper].
- * @property apiOrigins the origins the access token may be sent to.
+ * @property apiOrigins the origins HTTP integrations attach the access
+ *   token for: the keeper's `apiOrigins()`, or the narrower list given to
+ *   the constructor.
+ *
+ * @constructor A session over a [keeper] built elsewhere (with
+ *   [TokenKeeperBuilder], for settings the other constructor lacks).
+ * @param apiOrigins where integrations may attach the token; by default the
+ *   keeper's own `apiOrigins()`. A list given here can only narrow them: an
+ *   origin the keeper would not send its token to throws
+ *   [TokenKeepException.Configuration].
+ * @param cacheTokens keep the token on the JVM side while its lease runs;
+ *   pass `false` when the keeper runs on a [ManualClock].
  */
-class TokenSession @JvmOverloads constructor(
+class TokenSession @Throws(TokenKeepException::class) @JvmOverloads constructor(
     val keeper: TokenKeeper,
-    apiOrigins: Collection<String> = emptyList(),
+    apiOrigins: Collection<String>? = null,
     cacheTokens: Boolean = true,
 ) : TokenKeeperInterface by keeper, AutoCloseable {
 
-    val apiOrigins: ApiOrigins = ApiOrigins(apiOrigins)
+    val apiOrigins: ApiOrigins = ApiOrigins.of(keeper, apiOrigins)
 
     private val cache = TokenCache(cacheTokens)
 
@@ -69,7 +82,9 @@ class TokenSession @JvmOverloads constructor(
      * @param accountId the account's key in the store (default: the core's `"default"`).
      * @param clientSecret for confidential clients. Sensitive; never shown.
      * @param policy when to refresh and how to retry.
-     * @param store where tokens are kept (default: in memory). See [SimpleTokenStore].
+     * @param store where tokens are kept (default: in memory): the core's
+     *   `EncryptedFileStore.open(directory, key).asTokenStore()` or
+     *   `SqliteStore.open(path, key).asTokenStore()`, or your own (see [SimpleTokenStore]).
      * @param manualClock test time; also turns the JVM-side token cache off.
      * @param listeners told about token changes, session expiry and refresh failures.
      * @throws TokenKeepException.Configuration if the config is wrong,
@@ -86,7 +101,6 @@ class TokenSession @JvmOverloads constructor(
         listeners: List<SessionListener> = emptyList(),
     ) : this(
         buildKeeper(config, accountId, clientSecret, policy, store, manualClock, listeners),
-        config.apiOrigins,
         cacheTokens = manualClock == null,
     )
 
@@ -139,6 +153,25 @@ class TokenSession @JvmOverloads constructor(
     /** [refresh] as a future. */
     fun refreshAsync(): CompletableFuture<TokenSet> = scope.future { refresh() }
 
+    /**
+     * After an API answered HTTP 401 to [rejectedAccessToken]: the core
+     * refreshes once however many callers report it (joining a refresh in
+     * flight), or returns the current tokens without a request if they
+     * already changed since that token was handed out. The comparison is the
+     * core's, in constant time. The OkHttp integration calls this.
+     */
+    @Throws(TokenKeepException::class)
+    override suspend fun refreshIfRejected(rejectedAccessToken: String): TokenSet =
+        invalidating { keeper.refreshIfRejected(rejectedAccessToken) }
+
+    @Throws(TokenKeepException::class)
+    override fun refreshIfRejectedBlocking(rejectedAccessToken: String): TokenSet =
+        invalidating { keeper.refreshIfRejectedBlocking(rejectedAccessToken) }
+
+    /** [refreshIfRejected] as a future. */
+    fun refreshIfRejectedAsync(rejectedAccessToken: String): CompletableFuture<TokenSet> =
+        scope.future { refreshIfRejected(rejectedAccessToken) }
+
     @Throws(TokenKeepException::class)
     override suspend fun logout(): Boolean = invalidating { keeper.logout() }
 
@@ -175,6 +208,14 @@ class TokenSession @JvmOverloads constructor(
     override fun exchangeCodeBlocking(code: String, codeVerifier: String): TokenSet =
         invalidating { keeper.exchangeCodeBlocking(code, codeVerifier) }
 
+    // Device sign-in (RFC 8628; needs `deviceAuthorizationEndpoint`):
+    // startDeviceAuthorization (delegated) gives the user code and URL to
+    // show; completeDeviceAuthorization polls until the user approves.
+
+    /** `startDeviceAuthorization` as a future. */
+    fun startDeviceAuthorizationAsync(): CompletableFuture<DeviceAuthorization> =
+        scope.future { startDeviceAuthorization() }
+
     @Throws(TokenKeepException::class)
     override suspend fun completeDeviceAuthorization(device: DeviceAuthorization): TokenSet =
         invalidating { keeper.completeDeviceAuthorization(device) }
@@ -183,9 +224,17 @@ class TokenSession @JvmOverloads constructor(
     override fun completeDeviceAuthorizationBlocking(device: DeviceAuthorization): TokenSet =
         invalidating { keeper.completeDeviceAuthorizationBlocking(device) }
 
+    /**
+     * [completeDeviceAuthorization] as a future. Cancelling the future (like
+     * cancelling the coroutine) does not stop the core's polling, which
+     * would still sign the session in: call `device.cancel()` for that.
+     */
+    fun completeDeviceAuthorizationAsync(device: DeviceAuthorization): CompletableFuture<TokenSet> =
+        scope.future { completeDeviceAuthorization(device) }
+
     // --- Requests sent by the core -------------------------------------------
 
-    /** [send] as a future. The URL's origin must be one of [apiOrigins]. */
+    /** [send] as a future. The core checks that the URL's origin is one of the keeper's `apiOrigins()`. */
     fun sendAsync(request: HttpRequest): CompletableFuture<HttpResponse> = scope.future { send(request) }
 
     // --- Lifecycle -------------------------------------------------------------

@@ -10,6 +10,7 @@ package dev.tokenkeep
  *     .apiOrigins("https://api.example.com")
  *     .revocationEndpoint("https://auth.example.com/oauth/revoke")
  *     .accountId("user-42")
+ *     .store(EncryptedFileStore.Companion.open(tokensDirectory, keyFromKeystore))
  *     .refreshAheadSeconds(120)
  *     .build();
  * ```
@@ -34,6 +35,13 @@ class TokenSessionBuilder internal constructor(private var config: ClientConfig)
 
     /** The revocation endpoint (RFC 7009), called on logout. */
     fun revocationEndpoint(url: String) = apply { config.revocationEndpoint = url }
+
+    /**
+     * The device authorization endpoint (RFC 8628 §3.1), for sign-in on a
+     * device without a browser: `startDeviceAuthorization…`, then
+     * `completeDeviceAuthorization…`.
+     */
+    fun deviceAuthorizationEndpoint(url: String) = apply { config.deviceAuthorizationEndpoint = url }
 
     /** The redirect URI of this client, for sign-in with PKCE. */
     fun redirectUri(uri: String) = apply { config.redirectUri = uri }
@@ -65,6 +73,19 @@ class TokenSessionBuilder internal constructor(private var config: ClientConfig)
 
     /** Where tokens are kept (default: in memory). */
     fun store(store: TokenStore) = apply { this.store = store }
+
+    /**
+     * Keeps tokens in the core's encrypted files (one per account, shared
+     * safely between processes). Java opens it with
+     * `EncryptedFileStore.Companion.open(directory, key32)`.
+     */
+    fun store(store: EncryptedFileStore): TokenSessionBuilder = store(store.asTokenStore())
+
+    /**
+     * Keeps tokens in the core's encrypted SQLite database (one row per
+     * account). Java opens it with `SqliteStore.Companion.open(path, key32)`.
+     */
+    fun store(store: SqliteStore): TokenSessionBuilder = store(store.asTokenStore())
 
     /** Test time; also turns the JVM-side token cache off. */
     fun manualClock(clock: ManualClock) = apply { this.manualClock = clock }

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokenkeep.okhttp.TokenKeepIOException;
 import dev.tokenkeep.okhttp.TokenKeepOkHttp;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -19,6 +20,7 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The Java-facing API, used from Java: builder, blocking and future calls, exceptions, a store, OkHttp. */
 class JavaApiTest {
@@ -98,6 +100,62 @@ class JavaApiTest {
 
             assertTrue(session.logoutAsync().get(10, TimeUnit.SECONDS));
             assertThrows(TokenKeepException.NotSignedIn.class, session::accessTokenBlocking);
+        }
+    }
+
+    /** The access token of [tokens], which it closes. */
+    private static String accessTokenOf(TokenSet tokens) {
+        try (tokens) {
+            return tokens.accessToken();
+        }
+    }
+
+    @Test
+    void deviceSignInWithFuturesIntoASqliteStoreGivenToTheBuilder(@TempDir Path directory) throws Exception {
+        byte[] key = new byte[32];
+        for (int i = 0; i < key.length; i++) {
+            key[i] = (byte) i;
+        }
+        String database = directory.resolve("tokens.sqlite3").toString();
+        try (FixtureServer fixture = new FixtureServer()) {
+            String renewed;
+            try (SqliteStore store = SqliteStore.Companion.open(database, key);
+                 TokenSession session = TokenSession.builder(fixture.url("/token"), "public-app")
+                         .deviceAuthorizationEndpoint(fixture.url("/device_authorization"))
+                         .store(store)
+                         .accountId("tv-1")
+                         .build()) {
+                DeviceAuthorization device = session.startDeviceAuthorizationAsync().get(10, TimeUnit.SECONDS);
+                assertEquals(fixture.url("/device"), device.verificationUri());
+                // The user approves a second later; if that fails, the polling stops.
+                CompletableFuture<Integer> approval = CompletableFuture.supplyAsync(
+                        () -> fixture.approveDevice(device.userCode(), false),
+                        CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS));
+                approval.whenComplete((status, error) -> {
+                    if (error != null || status != 200) device.cancel();
+                });
+                String token = accessTokenOf(session.completeDeviceAuthorizationAsync(device).get(30, TimeUnit.SECONDS));
+                assertEquals(200, approval.get(5, TimeUnit.SECONDS));
+                assertEquals(token, session.accessTokenBlocking());
+                assertEquals(java.util.List.of("tv-1"), store.accounts());
+
+                // An API rejected the token: one refresh; the same rejection reported again finds it renewed.
+                renewed = accessTokenOf(session.refreshIfRejectedAsync(token).get(10, TimeUnit.SECONDS));
+                assertNotEquals(token, renewed);
+                assertEquals(renewed, accessTokenOf(session.refreshIfRejectedAsync(token).get(10, TimeUnit.SECONDS)));
+                assertEquals(renewed, session.accessTokenBlocking());
+                assertEquals(1, fixture.refreshRequests());
+            }
+
+            int requests = fixture.tokenRequests();
+            try (SqliteStore reopened = SqliteStore.Companion.open(database, key);
+                 TokenSession again = TokenSession.builder(fixture.url("/token"), "public-app")
+                         .store(reopened)
+                         .accountId("tv-1")
+                         .build()) {
+                assertEquals(renewed, again.accessTokenBlocking());
+            }
+            assertEquals(requests, fixture.tokenRequests());
         }
     }
 

@@ -66,6 +66,18 @@ class FixtureServer(vararg args: String) : AutoCloseable {
 
     fun apiRequestsWithAuthorization(): Int = number(stats(), "api_requests_with_authorization")
 
+    /** `token_requests.device_code` of `/stats`: polls with a device code. */
+    fun deviceCodeRequests(): Int = number(stats(), "device_code")
+
+    /**
+     * The documented test approval of a device sign-in (`POST /device/approve`,
+     * or a denial with [deny]); returns the HTTP status.
+     */
+    fun approveDevice(userCode: String, deny: Boolean = false): Int {
+        val form = FormBody.Builder().add("user_code", userCode).apply { if (deny) add("deny", "true") }.build()
+        return http.newCall(Request.Builder().url(url("/device/approve")).post(form).build()).execute().use { it.code }
+    }
+
     /** `POST` to an admin path (`/admin/expire-access-tokens`, …) with an optional JSON body. */
     fun admin(path: String, json: String = "{}") {
         val request = Request.Builder().url(url(path)).post(json.toRequestBody(JSON)).build()

@@ -15,9 +15,11 @@ fun signedInSession(
     store: TokenStore? = null,
     listener: SessionListener? = null,
     clientId: String = "public-app",
+    accountId: String? = null,
 ): TokenSession {
     val session = TokenSession(
         fixture.config(clientId),
+        accountId = accountId,
         policy = fastPolicy(),
         store = store,
         manualClock = clock,

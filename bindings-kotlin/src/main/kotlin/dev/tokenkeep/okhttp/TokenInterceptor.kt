@@ -43,6 +43,10 @@ class TokenInterceptor(private val session: TokenSession) : Interceptor {
 
 internal const val AUTHORIZATION = "Authorization"
 
+/**
+ * Whether the token may go to [url], judged on OkHttp's own parse of it
+ * (why not the core's `maySendTokenTo`: see [dev.tokenkeep.ApiOrigins]).
+ */
 internal fun TokenSession.allows(url: HttpUrl): Boolean = apiOrigins.allows(url.scheme, url.host, url.port)
 
 /**

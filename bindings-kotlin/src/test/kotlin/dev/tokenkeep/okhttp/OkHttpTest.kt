@@ -2,10 +2,14 @@ package dev.tokenkeep.okhttp
 
 import dev.tokenkeep.FixtureServer
 import dev.tokenkeep.TokenKeepException
+import dev.tokenkeep.TokenKeeperBuilder
 import dev.tokenkeep.TokenSession
+import dev.tokenkeep.fastPolicy
 import dev.tokenkeep.signedInSession
 import java.io.IOException
 import java.util.concurrent.CompletableFuture
+import java.util.concurrent.CyclicBarrier
+import java.util.concurrent.Executors
 import java.util.concurrent.TimeUnit
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
@@ -44,6 +48,30 @@ class OkHttpTest {
                 // Fresh again: no more refreshes.
                 repeat(5) { assertEquals(200, client.get(fixture.url("/api/me")).first) }
                 assertEquals(1, fixture.refreshRequests())
+            }
+        }
+    }
+
+    @Test
+    fun `many requests rejected at once share one refresh in the core`() {
+        FixtureServer().use { fixture ->
+            signedInSession(fixture).use { session ->
+                val client = OkHttpClient.Builder().authorizedBy(session).build()
+                assertEquals(200, client.get(fixture.url("/api/me")).first) // caches the token
+                fixture.admin("/admin/expire-access-tokens")
+
+                val callers = 8
+                val start = CyclicBarrier(callers)
+                val pool = Executors.newFixedThreadPool(callers)
+                try {
+                    val statuses = (1..callers).map {
+                        pool.submit<Int> { start.await(); client.get(fixture.url("/api/me")).first }
+                    }.map { it.get(30, TimeUnit.SECONDS) }
+                    assertEquals(List(callers) { 200 }, statuses)
+                } finally {
+                    pool.shutdown()
+                }
+                assertEquals(1, fixture.refreshRequests(), "every rejected request got the one refreshed token")
             }
         }
     }
@@ -118,6 +146,27 @@ class OkHttpTest {
                 val async = result.get(10, TimeUnit.SECONDS)
                 assertIs<TokenKeepIOException>(async)
                 assertIs<TokenKeepException.SessionExpired>(async.error)
+            }
+        }
+    }
+
+    @Test
+    fun `a session over a keeper sends the token to the keeper's origins, or to a narrower list within them`() {
+        FixtureServer().use { fixture ->
+            FixtureServer().use { other ->
+                val keeper = TokenKeeperBuilder(fixture.config()).use { it.policy(fastPolicy()).close(); it.build() }
+                TokenSession(keeper).use { session ->
+                    session.setTokenResponse(fixture.signInTokens()).close()
+                    assertTrue(session.apiOrigins.allows(fixture.baseUrl), "${session.apiOrigins}")
+                    val client = OkHttpClient.Builder().authorizedBy(session).build()
+                    assertEquals(200, client.get(fixture.url("/api/me")).first)
+                    assertEquals(1, fixture.apiRequestsWithAuthorization())
+
+                    // Narrowing to the keeper's own origin is fine; widening is refused.
+                    assertTrue(TokenSession(keeper, listOf(fixture.baseUrl), cacheTokens = false).apiOrigins.allows(fixture.baseUrl))
+                    val wider = assertFailsWith<TokenKeepException.Configuration> { TokenSession(keeper, listOf(other.baseUrl)) }
+                    assertTrue(wider.message.contains(other.baseUrl), wider.message)
+                }
             }
         }
     }
