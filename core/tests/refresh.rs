@@ -124,18 +124,14 @@ async fn manual_refresh_always_refreshes_and_min_ttl_is_honoured() {
 #[tokio::test(flavor = "multi_thread")]
 async fn proactive_refresh_runs_without_callers() {
     let fixture = Fixture::start();
-    let clock = tokenkeep::ManualClock::new();
-    let keeper = tokenkeep::TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .policy(tokenkeep::RefreshPolicy {
+    let (keeper, clock, _) = signed_in_keeper_with(
+        &fixture,
+        tokenkeep::RefreshPolicy {
             proactive_refresh: true,
             ..fast_policy()
-        })
-        .manual_clock(clock.clone())
-        .build()
-        .expect("builds");
-    keeper
-        .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
-        .expect("set");
+        },
+    )
+    .await;
     let first = keeper.tokens().expect("tokens").access_token();
     clock.advance_secs(3_600 - 30);
     until("the proactive refresh ran", || async {

@@ -94,19 +94,15 @@ async fn exhausted_retries_keep_the_tokens() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timeout_is_transient() {
     let fixture = Fixture::start();
-    let clock = tokenkeep::ManualClock::new();
-    let keeper = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .policy(RefreshPolicy {
+    let (keeper, clock, _) = signed_in_keeper_with(
+        &fixture,
+        RefreshPolicy {
             request_timeout_ms: 200,
             max_retries: 0,
             ..fast_policy()
-        })
-        .manual_clock(clock.clone())
-        .build()
-        .expect("builds");
-    keeper
-        .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
-        .expect("set");
+        },
+    )
+    .await;
     clock.advance_secs(3_600);
     fixture.fault(json!({"delay_ms": 1_000})).await;
     let error = keeper.access_token().await.expect_err("times out");

@@ -191,10 +191,18 @@ pub fn fast_policy() -> RefreshPolicy {
 /// A keeper for the public client on a manual clock, signed in with real
 /// tokens from the server.
 pub async fn signed_in_keeper(fixture: &Fixture) -> (Arc<TokenKeeper>, Arc<ManualClock>, Arc<RecordingListener>) {
+    signed_in_keeper_with(fixture, fast_policy()).await
+}
+
+/// [`signed_in_keeper`] with another policy.
+pub async fn signed_in_keeper_with(
+    fixture: &Fixture,
+    policy: RefreshPolicy,
+) -> (Arc<TokenKeeper>, Arc<ManualClock>, Arc<RecordingListener>) {
     let clock = ManualClock::new();
     let listener = Arc::new(RecordingListener::default());
     let keeper = TokenKeeperBuilder::new(config(fixture, "public-app"))
-        .policy(fast_policy())
+        .policy(policy)
         .manual_clock(clock.clone())
         .listener(listener.clone())
         .build()
