@@ -35,7 +35,7 @@ fn main() {
             .map(|_| worker(&["access-token", &path, KEY_HEX, &endpoint, "public-app"]))
             .collect();
         for child in workers {
-            let output = child.wait_with_output().expect("worker ran");
+            let output = child.wait_with_output();
             assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         }
         millis.push(started.elapsed().as_secs_f64() * 1000.0);

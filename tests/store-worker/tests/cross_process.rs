@@ -21,7 +21,7 @@ fn sixteen_processes_on_an_expired_token_make_one_refresh_request() {
         .collect();
     let mut fingerprints = Vec::new();
     for child in workers {
-        let output = child.wait_with_output().expect("worker ran");
+        let output = child.wait_with_output();
         assert!(
             output.status.success(),
             "worker failed: {}",
@@ -53,8 +53,7 @@ fn a_lock_held_by_a_killed_process_is_released() {
         message.contains("waited") && message.contains(" ms"),
         "the message says how long it waited: {message}"
     );
-    holder.kill().expect("SIGKILL");
-    holder.wait().expect("reaped");
+    holder.kill();
     store
         .lock(ACCOUNT.into(), 5_000)
         .expect("the kernel released the dead holder's lock");
@@ -77,8 +76,7 @@ fn sigkill_at_random_points_never_tears_the_stored_record() {
         let mut child = worker(&["refresh-loop", &path, KEY_HEX, &endpoint, STEADY_CLIENT]);
         assert_eq!(first_line(&mut child), "ready", "round {round}");
         std::thread::sleep(Duration::from_micros(rand::random::<u64>() % 20_000));
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reaped");
+        child.kill();
 
         // The store opens, decrypts and holds a whole token set the server issued.
         let keeper = TokenKeeperBuilder::new(ClientConfig::new(endpoint.clone(), STEADY_CLIENT))

@@ -122,21 +122,55 @@ pub fn is_active(server: &RunningServer, token: &str) -> bool {
     })
 }
 
+/// A worker process, killed (SIGKILL) and reaped when dropped, so a failing
+/// test leaves no process behind.
+pub struct Worker(Option<Child>);
+
+impl Worker {
+    /// Kills the worker with SIGKILL and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reaped");
+        }
+    }
+
+    /// Waits for the worker to exit and collects its output.
+    pub fn wait_with_output(mut self) -> std::process::Output {
+        self.0.take().expect("running").wait_with_output().expect("worker ran")
+    }
+
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("running")
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts a worker process with `args`, stdout piped.
-pub fn worker(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tokenkeep-store-worker"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("worker starts")
+pub fn worker(args: &[&str]) -> Worker {
+    Worker(Some(
+        Command::new(env!("CARGO_BIN_EXE_tokenkeep-store-worker"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("worker starts"),
+    ))
 }
 
 /// Reads the worker's first stdout line.
-pub fn first_line(child: &mut Child) -> String {
+pub fn first_line(worker: &mut Worker) -> String {
     use std::io::BufRead;
-    let stdout = child.stdout.as_mut().expect("stdout");
+    let stdout = worker.child().stdout.as_mut().expect("stdout");
     let mut line = String::new();
     std::io::BufReader::new(stdout).read_line(&mut line).expect("read");
     line.trim().to_owned()
