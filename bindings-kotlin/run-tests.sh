@@ -26,7 +26,7 @@ mvn -B -ntp test "$fixture" "$@"
 
 echo "==> JAR: package and load from it alone"
 mvn -B -ntp -q jar:jar dependency:build-classpath -Dmdep.outputFile=target/runtime.classpath -Dmdep.includeScope=runtime
-jar="$(ls target/tokenkeep-*.jar | grep -v -e -sources -e -javadoc | head -n 1)"
+jar="$(ls target/tokenkeep-*.jar | grep -v -e -sources -e -javadoc | sed -n 1p)"
 listing="$(jar tf "$jar")"
 for entry in linux-x86-64/libtokenkeep.so dev/tokenkeep/TokenSession.class dev/tokenkeep/TokenKeeper.class; do
   grep -qx "$entry" <<<"$listing" || { echo "run-tests.sh: $jar lacks $entry" >&2; exit 1; }
