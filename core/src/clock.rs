@@ -82,10 +82,13 @@ impl ManualClock {
         self.advance_ms(secs.saturating_mul(1000));
     }
 
-    /// Moves the clock forward by `ms` milliseconds.
+    /// Moves the clock forward by `ms` milliseconds (stopping at the end of
+    /// time rather than wrapping round).
     pub fn advance_ms(&self, ms: u64) {
         let delta = i64::try_from(ms).unwrap_or(i64::MAX);
-        self.now_ms.fetch_add(delta, Ordering::SeqCst);
+        let _ = self.now_ms.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+            Some(now.saturating_add(delta))
+        });
     }
 
     /// Sets the clock to `unix_ms` (backwards too, to simulate a clock jump).
@@ -107,6 +110,16 @@ mod tests {
         assert_eq!(source.now_ms(), 3_601_000);
         clock.set_unix_ms(5);
         assert_eq!(source.now_ms(), 5);
+    }
+
+    /// Issue 10, case 10: advancing past the end of time saturates.
+    #[test]
+    fn advancing_saturates_instead_of_wrapping() {
+        let clock = ManualClock::starting_at(i64::MAX - 10);
+        clock.advance_secs(u64::MAX);
+        assert_eq!(clock.now_unix_ms(), i64::MAX);
+        clock.advance_ms(u64::MAX);
+        assert_eq!(clock.now_unix_ms(), i64::MAX);
     }
 
     #[test]

@@ -26,7 +26,9 @@ use crate::store::{StorageErrorKind, StoreError};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum TokenKeepError {
     /// The session has ended (the refresh token expired, was revoked or was
-    /// reused): the user must sign in again. Stored tokens have been removed.
+    /// reused): the user must sign in again. Stored tokens have been removed
+    /// when the server refused them; a refresh token past its stated expiry
+    /// is never sent, and its record is left for the app's purge.
     #[error("session expired, sign in again: {message}")]
     SessionExpired {
         /// What happened, without secrets.
@@ -114,6 +116,12 @@ pub(crate) enum Error {
     },
     /// The request never got a complete answer.
     Transport { kind: TransportKind, detail: String },
+    /// Not tried now, on purpose (another session's attempt failed a moment
+    /// ago); try again after `retry_after_secs`.
+    RetryLater {
+        detail: String,
+        retry_after_secs: Option<u64>,
+    },
     /// A 2xx answer whose body cannot be used.
     MalformedResponse { detail: String },
     /// The sign-in callback was unusable (denied, state mismatch, no code).
@@ -134,7 +142,7 @@ impl Error {
     /// Whether retrying the same request may succeed (network, timeout, 5xx, 429).
     pub(crate) fn is_transient(&self) -> bool {
         match self {
-            Error::Transport { .. } => true,
+            Error::Transport { .. } | Error::RetryLater { .. } => true,
             Error::HttpStatus { status, .. } => *status >= 500 || *status == 429 || *status == 408,
             Error::OAuth { status, code, .. } => {
                 *status >= 500 || code == "temporarily_unavailable" || code == "server_error"
@@ -146,7 +154,9 @@ impl Error {
     /// The server's `Retry-After`, when it sent one.
     pub(crate) fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Error::HttpStatus { retry_after_secs, .. } => *retry_after_secs,
+            Error::HttpStatus { retry_after_secs, .. } | Error::RetryLater { retry_after_secs, .. } => {
+                *retry_after_secs
+            }
             _ => None,
         }
     }
@@ -233,6 +243,13 @@ impl From<Error> for TokenKeepError {
                     TransportKind::Other => format!("the request failed: {detail}"),
                 },
                 retry_after_secs: None,
+            },
+            Error::RetryLater {
+                detail,
+                retry_after_secs,
+            } => TokenKeepError::Transient {
+                message: detail,
+                retry_after_secs,
             },
             Error::MalformedResponse { detail } => TokenKeepError::Protocol { message: detail },
             Error::Authorization { detail } => TokenKeepError::Authorization { message: detail },

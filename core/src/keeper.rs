@@ -114,6 +114,10 @@ impl TokenKeeper {
     }
 
     /// Refreshes now (or joins the refresh in flight) and returns the result.
+    /// Fails without changing anything when there is nothing to refresh
+    /// with (no refresh token, or one past its stated expiry); fails with a
+    /// `Storage` error when the refreshed tokens could not be stored (they
+    /// are held in memory and served meanwhile).
     pub async fn refresh(&self) -> Result<Arc<TokenSet>, TokenKeepError> {
         on_runtime(self.session.clone().refresh()).await
     }
@@ -290,6 +294,23 @@ impl TokenKeeper {
             None,
         )?;
         self.session.set_tokens(tokens, ChangeReason::Set).map_err(Into::into)
+    }
+
+    /// Whether the tokens in memory are newer than the store's copy: a
+    /// refresh succeeded but storing its tokens failed (disk full, a locked
+    /// Keychain). They are served, and tokenkeep keeps trying to store them;
+    /// [`flush`](Self::flush) tries now.
+    pub fn has_unsaved_tokens(&self) -> bool {
+        self.session.has_unsaved_tokens()
+    }
+
+    /// Stores tokens held only in memory (see
+    /// [`has_unsaved_tokens`](Self::has_unsaved_tokens)) now. `Ok` when
+    /// nothing is pending; a `Storage` error when the store still fails.
+    /// Call it before the process exits.
+    pub fn flush(&self) -> Result<(), TokenKeepError> {
+        let timeout = self.session.policy().store_lock_timeout_ms;
+        self.session.store_unsaved(timeout).map_err(Into::into)
     }
 
     /// The current tokens, without any network call (may be expired).

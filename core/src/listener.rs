@@ -32,6 +32,9 @@ pub enum ChangeReason {
     /// Another process (or session) sharing the store refreshed them, and
     /// this session took its result instead of refreshing again.
     Adopted,
+    /// Tokens that were held only in memory (their save had failed) are
+    /// stored now.
+    Stored,
 }
 
 /// A change of tokens, without the tokens themselves.
@@ -45,6 +48,10 @@ pub struct TokensChanged {
     pub scope: Option<String>,
     /// Whether there is a refresh token.
     pub has_refresh_token: bool,
+    /// Whether the new tokens are in the store. `false`: the save failed,
+    /// the tokens are held in memory and served, and tokenkeep keeps trying
+    /// to store them (a later event with reason `Stored` says it did).
+    pub stored: bool,
 }
 
 /// A refresh that failed but did not end the session.

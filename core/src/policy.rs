@@ -118,6 +118,32 @@ impl RefreshPolicy {
         Duration::from_millis(half + jitter)
     }
 
+    /// The wait before sending again after the `failures`-th consecutive
+    /// transient failure, or `None` when it is not retried: the retries are
+    /// used up, or the server's `Retry-After` is longer than
+    /// `max_retry_after_secs` (the caller then fails at once, carrying it).
+    pub(crate) fn retry_wait(&self, failures: u32, retry_after_secs: Option<u64>) -> Option<Duration> {
+        if failures > self.max_retries {
+            return None;
+        }
+        match retry_after_secs {
+            Some(secs) if secs > self.max_retry_after_secs => None,
+            Some(secs) => Some(Duration::from_secs(secs)),
+            None => Some(self.backoff(failures)),
+        }
+    }
+
+    /// How long to leave the account alone after a refresh failed for good
+    /// (all retries used): the backoff after `failures` failures in a row,
+    /// or the server's `Retry-After` if longer. Saturates; never panics.
+    pub(crate) fn pause_after_failure(&self, failures: u32, retry_after_secs: Option<u64>) -> Duration {
+        let backoff = self.backoff(failures);
+        match retry_after_secs {
+            Some(secs) => backoff.max(Duration::from_secs(secs)),
+            None => backoff,
+        }
+    }
+
     pub(crate) fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms.max(1))
     }
@@ -138,6 +164,31 @@ mod tests {
         // On an hour-long token the configured window wins.
         assert_eq!(capped_window_ms(60, MAX_REFRESH_AHEAD_FRACTION, 3_600_000), 60_000);
         assert_eq!(capped_window_ms(10, MAX_CLOCK_SKEW_FRACTION, 5_000), 500);
+    }
+
+    #[test]
+    fn retries_end_after_max_retries_and_on_a_long_retry_after() {
+        let policy = RefreshPolicy {
+            max_retries: 2,
+            max_retry_after_secs: 60,
+            ..RefreshPolicy::default()
+        };
+        assert!(policy.retry_wait(1, None).is_some());
+        assert_eq!(policy.retry_wait(2, Some(3)), Some(Duration::from_secs(3)));
+        assert_eq!(policy.retry_wait(3, None), None);
+        assert_eq!(policy.retry_wait(1, Some(61)), None);
+        // Issue 10, case 10: a huge Retry-After saturates instead of overflowing.
+        assert_eq!(policy.retry_wait(1, Some(u64::MAX)), None);
+        assert_eq!(
+            policy.pause_after_failure(1, Some(u64::MAX)),
+            Duration::from_secs(u64::MAX)
+        );
+        let extreme = RefreshPolicy {
+            initial_backoff_ms: u64::MAX,
+            max_backoff_ms: u64::MAX,
+            ..RefreshPolicy::default()
+        };
+        assert!(extreme.backoff(u32::MAX) <= Duration::from_millis(u64::MAX));
     }
 
     #[test]

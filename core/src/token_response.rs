@@ -154,7 +154,9 @@ pub(crate) fn parse_token_response(
     let expires_in_ms = match seconds_field(&mut fields, &mapping.expires_in)? {
         Some(ms) => Some(ms),
         None => match &mapping.expires_at {
-            Some(name) => absolute_field(&mut fields, name)?.map(|at| (at - reference_ms).max(0)),
+            // An expiry already past is a lifetime of 1 ms (expired), not 0
+            // (which reads as "no stated expiry", see token_set.rs).
+            Some(name) => absolute_field(&mut fields, name)?.map(|at| at.saturating_sub(reference_ms).max(1)),
             None => None,
         },
     };
@@ -179,7 +181,8 @@ pub(crate) fn parse_token_response(
     }
     if refresh_token_expires_in_ms.is_none() {
         if let Some(name) = &mapping.refresh_token_expires_at {
-            refresh_token_expires_in_ms = absolute_field(&mut fields, name)?.map(|at| (at - reference_ms).max(0));
+            refresh_token_expires_in_ms =
+                absolute_field(&mut fields, name)?.map(|at| at.saturating_sub(reference_ms).max(0));
         }
     }
 
@@ -295,6 +298,19 @@ mod tests {
             .expect("parses");
         assert_eq!(t.expires_at_unix_ms(), Some(1_300_000));
         assert_eq!(t.refresh_token_expires_at_unix_ms(), Some(2_800_000));
+    }
+
+    /// Issue 10, case 4: `"refresh_token": null` is the same as no field.
+    #[test]
+    fn a_null_refresh_token_is_no_refresh_token() {
+        let t = parse(r#"{"access_token":"at","token_type":"Bearer","expires_in":60,"refresh_token":null}"#)
+            .expect("parses");
+        assert!(!t.has_refresh_token());
+        let previous =
+            parse(r#"{"access_token":"at0","refresh_token":"rt0","refresh_token_expires_in":600}"#).expect("parses");
+        let kept = t.inherit_from(&previous);
+        assert_eq!(kept.refresh_token().as_deref(), Some("rt0"));
+        assert_eq!(kept.refresh_token_expires_at_unix_ms(), Some(1_000_000 + 600_000));
     }
 
     #[test]

@@ -5,6 +5,20 @@
 //! with OpenID Connect, an ID token. tokenkeep stores expiry as absolute
 //! times on the session's [`Clock`](crate::Clock), computed when the answer
 //! was received, and never shows a credential in `Debug` or `Display`.
+//!
+//! # Odd lifetimes
+//!
+//! * `expires_in: 0` states no usable lifetime (several servers send it for
+//!   "does not expire" or "unknown"), so it is read as no stated expiry,
+//!   like a missing `expires_in`: the token is used until an API rejects it
+//!   with HTTP 401, which refreshes once.
+//! * Whatever the stated lifetime, a token is served for at least
+//!   [`MIN_SERVE_MS`] after it was received: time alone never refreshes a
+//!   session more than once per [`MIN_SERVE_MS`]; only a 401 does it sooner.
+//! * A refresh token past its stated expiry (`refresh_token_expires_in: 0`
+//!   included) is known to be dead: tokenkeep never sends it. The access
+//!   token is served until it expires, then the session ends with the
+//!   reason "refresh token expired".
 
 use std::fmt;
 
@@ -44,6 +58,10 @@ fn empty_extra() -> Secret {
     Secret::new("{}")
 }
 
+/// The shortest time a token is served after it was received, whatever its
+/// stated lifetime (see the module doc).
+pub const MIN_SERVE_MS: i64 = 1_000;
+
 /// How usable a token set is right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Freshness {
@@ -80,7 +98,11 @@ impl TokenSet {
             refresh_token: parts.refresh_token,
             token_type: parts.token_type.unwrap_or_else(|| "Bearer".to_owned()),
             received_at_ms,
-            expires_at_ms: parts.expires_in_ms.map(|ms| received_at_ms.saturating_add(ms)),
+            // `expires_in: 0` states no usable lifetime: no stated expiry.
+            expires_at_ms: parts
+                .expires_in_ms
+                .filter(|ms| *ms > 0)
+                .map(|ms| received_at_ms.saturating_add(ms)),
             refresh_token_expires_at_ms: parts
                 .refresh_token_expires_in_ms
                 .map(|ms| received_at_ms.saturating_add(ms)),
@@ -133,7 +155,26 @@ impl TokenSet {
 
     /// The access token's lifetime as received, if the server said.
     fn lifetime_ms(&self) -> Option<i64> {
-        self.expires_at_ms.map(|at| at - self.received_at_ms)
+        self.expires_at_ms.map(|at| at.saturating_sub(self.received_at_ms))
+    }
+
+    /// Whether the refresh token is known to be dead at `now_ms`: past its
+    /// stated expiry, less the capped clock-skew allowance. `false` without
+    /// a refresh token, or when its expiry is unknown.
+    pub(crate) fn refresh_token_expired(&self, now_ms: i64, policy: &RefreshPolicy) -> bool {
+        match (&self.refresh_token, self.refresh_token_expires_at_ms) {
+            (Some(_), Some(expires_at)) => {
+                let lifetime = expires_at.saturating_sub(self.received_at_ms);
+                let skew = capped_window_ms(policy.clock_skew_secs, MAX_CLOCK_SKEW_FRACTION, lifetime);
+                now_ms >= expires_at.saturating_sub(skew)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether this set holds a refresh token that may still work at `now_ms`.
+    pub(crate) fn has_usable_refresh_token(&self, now_ms: i64, policy: &RefreshPolicy) -> bool {
+        self.refresh_token.is_some() && !self.refresh_token_expired(now_ms, policy)
     }
 
     /// The time from which this token is treated as expired (expiry minus the
@@ -141,7 +182,7 @@ impl TokenSet {
     pub(crate) fn usable_until_ms(&self, policy: &RefreshPolicy) -> Option<i64> {
         let expires_at = self.expires_at_ms?;
         let skew = capped_window_ms(policy.clock_skew_secs, MAX_CLOCK_SKEW_FRACTION, self.lifetime_ms()?);
-        Some(expires_at - skew)
+        Some(expires_at.saturating_sub(skew))
     }
 
     /// The time from which a refresh is due: the refresh-ahead window before
@@ -154,13 +195,13 @@ impl TokenSet {
                 MAX_REFRESH_AHEAD_FRACTION,
                 self.lifetime_ms()?,
             );
-            Some(expires_at - ahead)
+            Some(expires_at.saturating_sub(ahead))
         });
         let keepalive_due = match (self.refresh_token.is_some(), self.refresh_token_expires_at_ms) {
             (true, Some(rt_expires_at)) if policy.refresh_token_keepalive_secs > 0 => {
-                let lifetime = rt_expires_at - self.received_at_ms;
+                let lifetime = rt_expires_at.saturating_sub(self.received_at_ms);
                 let window = capped_window_ms(policy.refresh_token_keepalive_secs, MAX_KEEPALIVE_FRACTION, lifetime);
-                Some(rt_expires_at - window)
+                Some(rt_expires_at.saturating_sub(window))
             }
             _ => None,
         };
@@ -172,14 +213,21 @@ impl TokenSet {
 
     /// How usable this token set is at `now_ms` for a caller that needs it to
     /// stay valid for at least `min_ttl_ms` more.
+    /// A token received less than [`MIN_SERVE_MS`] ago is `Fresh` (a clock
+    /// set back does not count as "just received"). A token whose refresh
+    /// token is known to be dead is never `RefreshDue`: there is nothing to
+    /// refresh with, so it is served until it expires.
     pub(crate) fn freshness(&self, now_ms: i64, policy: &RefreshPolicy, min_ttl_ms: i64) -> Freshness {
+        if (0..MIN_SERVE_MS).contains(&now_ms.saturating_sub(self.received_at_ms)) {
+            return Freshness::Fresh;
+        }
         if let Some(usable_until) = self.usable_until_ms(policy) {
             if now_ms.saturating_add(min_ttl_ms) >= usable_until {
                 return Freshness::Expired;
             }
         }
         match self.refresh_due_at_ms(policy) {
-            Some(due) if now_ms >= due => Freshness::RefreshDue,
+            Some(due) if now_ms >= due && !self.refresh_token_expired(now_ms, policy) => Freshness::RefreshDue,
             _ => Freshness::Fresh,
         }
     }
@@ -308,6 +356,62 @@ mod tests {
         assert_eq!(t.freshness(3_590_000, &policy(), 0), Freshness::Expired);
         // A caller that needs 5 minutes gets an expired verdict earlier.
         assert_eq!(t.freshness(3_300_000, &policy(), 300_000), Freshness::Expired);
+    }
+
+    /// Issue 10, case 6: `expires_in: 0` is no stated expiry, and no token
+    /// is refreshed by time alone within [`MIN_SERVE_MS`] of its receipt.
+    #[test]
+    fn a_zero_lifetime_is_no_stated_expiry_and_the_floor_holds() {
+        let t = TokenSet::bearer("at", Some("rt".into()), Some(0), None, 0);
+        assert_eq!(t.expires_at_unix_ms(), None);
+        assert_eq!(t.freshness(10_000_000, &policy(), 0), Freshness::Fresh);
+        let parts = TokenSetParts {
+            expires_in_ms: Some(1),
+            ..TokenSetParts::default()
+        };
+        let one_ms = TokenSet::from_parts(Secret::new("at"), parts, 5_000);
+        assert_eq!(one_ms.freshness(5_000, &policy(), 0), Freshness::Fresh);
+        assert_eq!(one_ms.freshness(5_999, &policy(), 3_600_000), Freshness::Fresh);
+        assert_eq!(one_ms.freshness(6_000, &policy(), 0), Freshness::Expired);
+        // A clock set back before the receipt does not keep the token fresh.
+        assert_eq!(one_ms.freshness(-1_000_000, &policy(), 3_600_000), Freshness::Expired);
+    }
+
+    /// Issue 10, case 5: a refresh token past its expiry is known dead.
+    #[test]
+    fn a_refresh_token_past_its_expiry_is_never_used() {
+        let parts = |rt_ms| TokenSetParts {
+            refresh_token: Some(Secret::new("rt")),
+            expires_in_ms: Some(3_600_000),
+            refresh_token_expires_in_ms: Some(rt_ms),
+            ..TokenSetParts::default()
+        };
+        let dead = TokenSet::from_parts(Secret::new("at"), parts(0), 0);
+        assert!(dead.refresh_token_expired(0, &policy()));
+        assert!(!dead.has_usable_refresh_token(0, &policy()));
+        // Served until it expires, never "refresh due".
+        assert_eq!(dead.freshness(3_550_000, &policy(), 0), Freshness::Fresh);
+        assert_eq!(dead.freshness(3_595_000, &policy(), 0), Freshness::Expired);
+        let day = TokenSet::from_parts(Secret::new("at"), parts(86_400_000), 0);
+        assert!(!day.refresh_token_expired(86_000_000, &policy()));
+        assert!(day.refresh_token_expired(86_400_000, &policy()));
+        let no_rt = TokenSet::bearer("at", None, Some(60), None, 0);
+        assert!(!no_rt.refresh_token_expired(i64::MAX, &policy()));
+        assert!(!no_rt.has_usable_refresh_token(0, &policy()));
+    }
+
+    #[test]
+    fn extreme_times_saturate() {
+        let t = TokenSet::bearer("at", Some("rt".into()), Some(u64::MAX), None, i64::MAX - 5);
+        for now in [i64::MIN, -1, 0, i64::MAX] {
+            let _ = t.freshness(now, &policy(), i64::MAX);
+            let _ = t.refresh_due_at_ms(&policy());
+            let _ = t.refresh_token_expired(now, &policy());
+        }
+        let t = TokenSet::bearer("at", Some("rt".into()), Some(60), None, i64::MIN);
+        for now in [i64::MIN, 0, i64::MAX] {
+            let _ = t.freshness(now, &policy(), 0);
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use support::*;
-use tokenkeep::{MemoryStore, SessionState, TokenKeepError, TokenKeeperBuilder, TokenStore};
+use tokenkeep::{MemoryStore, SessionState, TokenKeepError, TokenKeeperBuilder};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reuse_of_a_rotated_refresh_token_ends_the_session() {
@@ -78,12 +78,22 @@ async fn an_expired_refresh_token_ends_the_session_and_signing_in_again_revives_
         .expect("set");
     assert_eq!(store.len(), 1);
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let requests = fixture.token_requests().await;
     let error = keeper
         .access_token()
         .await
-        .expect_err("refresh token expired at the server");
+        .expect_err("the refresh token's stated lifetime ran out");
     assert!(matches!(error, TokenKeepError::SessionExpired { .. }), "{error:?}");
-    assert!(store.load("default".into()).expect("load").is_none());
+    assert!(error.to_string().contains("refresh token expired"), "{error}");
+    assert_eq!(keeper.state(), SessionState::SessionExpired);
+    // Issue 10, case 5: a refresh token known to be dead is never sent, and
+    // the record stays (only a refusal by the server or logout removes it).
+    assert_eq!(
+        fixture.token_requests().await,
+        requests,
+        "no refresh that can only fail"
+    );
+    assert_eq!(store.len(), 1);
     keeper
         .set_token_response(fixture.sign_in_tokens("short-rt").await.to_string())
         .expect("sign in again");

@@ -4,8 +4,9 @@
 //! `invalid_client`, `invalid_grant`, `unauthorized_client`,
 //! `unsupported_grant_type`, `invalid_scope`, …) and `error_description`
 //! (OPTIONAL). `invalid_grant` ends the session; `invalid_client` is a
-//! configuration problem; the rest are protocol errors unless the status is
-//! 5xx. An answer that is not such an object (an empty body, an HTML error
+//! configuration problem; the rest are protocol errors. A 5xx or 429 answer
+//! is transient whatever its body says (an overloaded server that answers
+//! 503 with `invalid_grant` has not judged the refresh token). An answer that is not such an object (an empty body, an HTML error
 //! page from a proxy) becomes an [`Error::HttpStatus`] that says what came
 //! back, so "400 with an empty body" is a clear message rather than a JSON
 //! parse error. Descriptions are scrubbed of the secrets the request carried
@@ -35,13 +36,15 @@ pub(crate) fn error_from_response(
                 .map(|d| shorten(&scrub(d, sent_secrets)));
             let code = shorten(&scrub(code, sent_secrets));
             return match code.as_str() {
-                "invalid_grant" => Error::InvalidGrant { description },
-                "invalid_client" => Error::InvalidClient { status, description },
+                // A 5xx (or 429) is the server's trouble whatever its body
+                // says: an `invalid_grant` there must not end the session.
                 _ if status >= 500 || status == 429 => Error::HttpStatus {
                     status,
                     retry_after_secs,
                     body_hint: format!("with OAuth error `{code}`"),
                 },
+                "invalid_grant" => Error::InvalidGrant { description },
+                "invalid_client" => Error::InvalidClient { status, description },
                 _ => Error::OAuth {
                     status,
                     code,
@@ -108,6 +111,23 @@ mod tests {
             &[],
         );
         assert!(matches!(e, Error::InvalidClient { status: 401, .. }));
+    }
+
+    /// Issue 10, case 2: a 5xx whose body says `invalid_grant` is transient.
+    #[test]
+    fn a_server_error_saying_invalid_grant_is_transient() {
+        for status in [500u16, 502, 503, 504, 429] {
+            let e = error_from_response(
+                status,
+                Some("application/json"),
+                Some(2),
+                br#"{"error":"invalid_grant","error_description":"upstream down"}"#,
+                &[],
+            );
+            assert!(e.is_transient(), "{status}: {e:?}");
+            assert!(!matches!(e, Error::InvalidGrant { .. }), "{status}");
+            assert_eq!(e.retry_after_secs(), Some(2));
+        }
     }
 
     #[test]

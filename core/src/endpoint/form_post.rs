@@ -48,78 +48,122 @@ impl FormResponse {
     }
 }
 
+/// How many times a request may be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attempts {
+    /// Once: the caller retries itself (the session's refresh, which must
+    /// not hold the store lock across a wait).
+    Once,
+    /// With the policy's retries and waits.
+    WithRetries,
+}
+
 /// POSTs `params` to `url`, authenticating the client, retrying transient
-/// failures. Non-2xx answers that are not transient are returned as
-/// responses for the caller to interpret.
+/// failures when `attempts` says so. Non-2xx answers that are not transient
+/// are returned as responses for the caller to interpret; a transient
+/// failure (after the last attempt) is an error carrying `Retry-After`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn post_form(
     http: &reqwest::Client,
     url: &Url,
     config: &ValidatedConfig,
     client_secret: Option<&Secret>,
-    mut params: Vec<(&str, String)>,
+    params: Vec<(&str, String)>,
     policy: &RefreshPolicy,
     sent_secrets: &[&Secret],
+    attempts: Attempts,
 ) -> Result<FormResponse, Error> {
-    let mut basic_header = None;
-    match (config.auth_method, client_secret) {
-        (ClientAuthMethod::ClientSecretBasic, Some(secret)) => {
-            basic_header = Some(Secret::new(basic_credentials(&config.client_id, secret)));
-        }
-        (ClientAuthMethod::ClientSecretPost, Some(secret)) => {
-            params.push(("client_id", config.client_id.clone()));
-            params.push(("client_secret", secret.expose().to_owned()));
-        }
-        _ => params.push(("client_id", config.client_id.clone())),
-    }
-    let body = Secret::new(
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
-            .finish(),
-    );
-    let origin = origin_of(url);
-
-    let mut attempt: u32 = 0;
+    let request = FormRequest::new(url, config, client_secret, params);
+    let mut failures: u32 = 0;
     loop {
-        let mut request = http
-            .post(url.clone())
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(ACCEPT, "application/json")
-            .body(body.expose().to_owned());
-        if let Some(header) = &basic_header {
-            request = request.header(AUTHORIZATION, header.expose());
-        }
-        let outcome = match request.send().await {
-            Ok(response) => read_response(response).await.map_err(|e| transport_error(e, &origin)),
-            Err(e) => Err(transport_error(e, &origin)),
-        };
-        let error = match outcome {
-            Ok(response) if response.is_success() => return Ok(response),
-            Ok(response) => {
-                let error = error_from_response(
-                    response.status,
-                    response.content_type.as_deref(),
-                    response.retry_after_secs,
-                    &response.body,
-                    sent_secrets,
-                );
-                if !error.is_transient() {
-                    return Ok(response);
-                }
-                error
-            }
+        let error = match request.send_once(http, sent_secrets).await {
+            Ok(response) => return Ok(response),
             Err(error) => error,
         };
-        attempt += 1;
-        if attempt > policy.max_retries {
-            return Err(error);
-        }
-        let wait = match error.retry_after_secs() {
-            Some(secs) if secs > policy.max_retry_after_secs => return Err(error),
-            Some(secs) => std::time::Duration::from_secs(secs),
-            None => policy.backoff(attempt),
+        failures = failures.saturating_add(1);
+        let wait = match attempts {
+            Attempts::Once => None,
+            Attempts::WithRetries => policy.retry_wait(failures, error.retry_after_secs()),
         };
-        tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, %error, "retrying token endpoint request");
+        let Some(wait) = wait else { return Err(error) };
+        tracing::debug!(attempt = failures, wait_ms = wait.as_millis() as u64, %error, "retrying token endpoint request");
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// One form POST, ready to send (and send again).
+struct FormRequest<'a> {
+    url: &'a Url,
+    origin: String,
+    body: Secret,
+    basic_header: Option<Secret>,
+}
+
+impl<'a> FormRequest<'a> {
+    /// Authenticates the client (RFC 6749 §2.3.1) and encodes the body.
+    fn new(
+        url: &'a Url,
+        config: &ValidatedConfig,
+        client_secret: Option<&Secret>,
+        mut params: Vec<(&str, String)>,
+    ) -> Self {
+        let mut basic_header = None;
+        match (config.auth_method, client_secret) {
+            (ClientAuthMethod::ClientSecretBasic, Some(secret)) => {
+                basic_header = Some(Secret::new(basic_credentials(&config.client_id, secret)));
+            }
+            (ClientAuthMethod::ClientSecretPost, Some(secret)) => {
+                params.push(("client_id", config.client_id.clone()));
+                params.push(("client_secret", secret.expose().to_owned()));
+            }
+            _ => params.push(("client_id", config.client_id.clone())),
+        }
+        let body = Secret::new(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
+                .finish(),
+        );
+        FormRequest {
+            url,
+            origin: origin_of(url),
+            body,
+            basic_header,
+        }
+    }
+
+    /// Sends the request once. A complete answer that is a success or a
+    /// non-transient error is `Ok`; a transport failure or a transient
+    /// status is `Err`.
+    async fn send_once(&self, http: &reqwest::Client, sent_secrets: &[&Secret]) -> Result<FormResponse, Error> {
+        let mut request = http
+            .post(self.url.clone())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, "application/json")
+            .body(self.body.expose().to_owned());
+        if let Some(header) = &self.basic_header {
+            request = request.header(AUTHORIZATION, header.expose());
+        }
+        let response = match request.send().await {
+            Ok(response) => read_response(response)
+                .await
+                .map_err(|e| transport_error(e, &self.origin))?,
+            Err(e) => return Err(transport_error(e, &self.origin)),
+        };
+        if response.is_success() {
+            return Ok(response);
+        }
+        let error = error_from_response(
+            response.status,
+            response.content_type.as_deref(),
+            response.retry_after_secs,
+            &response.body,
+            sent_secrets,
+        );
+        if error.is_transient() {
+            Err(error)
+        } else {
+            Ok(response)
+        }
     }
 }
 

@@ -39,6 +39,7 @@ use crate::secret::Secret;
 use crate::token_response::parse_token_response;
 use crate::token_set::TokenSet;
 
+pub(crate) use form_post::Attempts;
 use form_post::FormResponse;
 
 /// The grant type of a device code token request (RFC 8628 §3.4).
@@ -77,7 +78,9 @@ impl TokenEndpoint {
     }
 
     /// Uses `current`'s refresh token to get a new token set (RFC 6749 §6).
-    pub(crate) async fn refresh(&self, current: &TokenSet) -> Result<TokenSet, Error> {
+    /// The session sends it [`Attempts::Once`] and waits between attempts
+    /// itself, without holding the store lock.
+    pub(crate) async fn refresh(&self, current: &TokenSet, attempts: Attempts) -> Result<TokenSet, Error> {
         let refresh_token = current
             .refresh_token_secret()
             .ok_or_else(|| Error::internal("refresh called without a refresh token"))?;
@@ -85,17 +88,17 @@ impl TokenEndpoint {
             ("grant_type", "refresh_token".to_owned()),
             ("refresh_token", refresh_token.expose().to_owned()),
         ];
-        let fresh = self.token_request(params, &[refresh_token]).await?;
+        let fresh = self.token_request(params, &[refresh_token], attempts).await?;
         Ok(fresh.inherit_from(current))
     }
 
     /// Gets a token set with the client_credentials grant (RFC 6749 §4.4).
-    pub(crate) async fn client_credentials(&self) -> Result<TokenSet, Error> {
+    pub(crate) async fn client_credentials(&self, attempts: Attempts) -> Result<TokenSet, Error> {
         let mut params = vec![("grant_type", "client_credentials".to_owned())];
         if !self.config.scopes.is_empty() {
             params.push(("scope", self.config.scopes.join(" ")));
         }
-        self.token_request(params, &[]).await
+        self.token_request(params, &[], attempts).await
     }
 
     /// Exchanges an authorization code with its PKCE verifier (RFC 6749
@@ -112,7 +115,8 @@ impl TokenEndpoint {
             ("redirect_uri", redirect_uri.to_owned()),
             ("code_verifier", code_verifier.expose().to_owned()),
         ];
-        self.token_request(params, &[code, code_verifier]).await
+        self.token_request(params, &[code, code_verifier], Attempts::WithRetries)
+            .await
     }
 
     /// Starts a device sign-in (RFC 8628 §3.1).
@@ -124,7 +128,7 @@ impl TokenEndpoint {
         if !self.config.scopes.is_empty() {
             params.push(("scope", self.config.scopes.join(" ")));
         }
-        let response = self.post(&url, params, &[]).await?;
+        let response = self.post(&url, params, &[], Attempts::WithRetries).await?;
         if !response.is_success() {
             return Err(response.into_error(&[]));
         }
@@ -137,7 +141,7 @@ impl TokenEndpoint {
             ("grant_type", DEVICE_CODE_GRANT.to_owned()),
             ("device_code", device_code.expose().to_owned()),
         ];
-        self.token_request(params, &[device_code]).await
+        self.token_request(params, &[device_code], Attempts::WithRetries).await
     }
 
     /// Revokes `token` at the revocation endpoint (RFC 7009 §2.1). Returns
@@ -150,7 +154,7 @@ impl TokenEndpoint {
             ("token", token.expose().to_owned()),
             ("token_type_hint", hint.to_owned()),
         ];
-        let response = self.post(&url, params, &[token]).await?;
+        let response = self.post(&url, params, &[token], Attempts::WithRetries).await?;
         if response.is_success() {
             Ok(true)
         } else {
@@ -158,12 +162,17 @@ impl TokenEndpoint {
         }
     }
 
-    async fn token_request(&self, mut params: Vec<(&str, String)>, sent: &[&Secret]) -> Result<TokenSet, Error> {
+    async fn token_request(
+        &self,
+        mut params: Vec<(&str, String)>,
+        sent: &[&Secret],
+        attempts: Attempts,
+    ) -> Result<TokenSet, Error> {
         for (name, value) in &self.config.extra_token_params {
             params.push((name.as_str(), value.clone()));
         }
         let url = self.config.token_endpoint.clone();
-        let response = self.post(&url, params, sent).await?;
+        let response = self.post(&url, params, sent, attempts).await?;
         if !response.is_success() {
             return Err(response.into_error(sent));
         }
@@ -176,7 +185,13 @@ impl TokenEndpoint {
         )
     }
 
-    async fn post(&self, url: &Url, params: Vec<(&str, String)>, sent: &[&Secret]) -> Result<FormResponse, Error> {
+    async fn post(
+        &self,
+        url: &Url,
+        params: Vec<(&str, String)>,
+        sent: &[&Secret],
+        attempts: Attempts,
+    ) -> Result<FormResponse, Error> {
         let mut secrets: Vec<&Secret> = sent.to_vec();
         if let Some(s) = &self.client_secret {
             secrets.push(s);
@@ -189,6 +204,7 @@ impl TokenEndpoint {
             params,
             &self.policy,
             &secrets,
+            attempts,
         )
         .await
     }

@@ -10,21 +10,29 @@
 //! overwrite them.
 //!
 //! * [`single_flight`]: at most one refresh at a time.
+//! * [`refresh`]: one refresh, attempt by attempt, under the store lock.
+//! * [`store_sync`]: the store lock, re-reading, publishing, unsaved tokens.
 //! * [`proactive`]: the optional background refresher.
 //! * [`authorized`]: sending requests with the token, retrying once on 401.
 //!
 //! What happens on failure: `invalid_grant` ends the session (store record
-//! deleted, phase `SessionExpired`, listeners told once); every other
-//! failure leaves the tokens where they are and is reported to the callers
-//! that waited and to the listeners.
+//! deleted, phase `SessionExpired`, listeners told once); a refresh token
+//! known to be past its expiry ends it without a request once the access
+//! token has expired (the record is kept: nothing the server refused); every
+//! other failure leaves the tokens where they are and is reported to the
+//! callers that waited and to the listeners. A refreshed token set that
+//! could not be stored is kept in memory, marked unsaved, and stored on the
+//! next occasion (see [`store_sync`]).
 
 pub(crate) mod authorized;
 mod proactive;
+mod refresh;
 mod sign_in;
 mod single_flight;
 mod store_sync;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
@@ -33,16 +41,14 @@ use crate::clock::Clock;
 use crate::config::{ClientConfig, ValidatedConfig};
 use crate::endpoint::TokenEndpoint;
 use crate::error::Error;
-use crate::listener::{ChangeReason, Listeners, RefreshFailure, SessionListener, TokensChanged};
+use crate::listener::{ChangeReason, Listeners, SessionListener};
 use crate::policy::RefreshPolicy;
 use crate::secret::Secret;
 use crate::state::{observe, transition, Event, Phase, SessionState};
 use crate::store::{record, TokenStore};
 use crate::token_set::{Freshness, TokenSet};
-use crate::TokenKeepError;
 
 use single_flight::{RefreshOutcome, SharedRefresh, SingleFlight};
-use store_sync::StoreView;
 
 /// What a session is built from.
 pub(crate) struct SessionParts {
@@ -60,6 +66,11 @@ struct Current {
     tokens: Option<Arc<TokenSet>>,
     phase: Phase,
     generation: u64,
+    /// Set when these tokens are newer than the store's record because
+    /// storing them failed (the error): they are stored on the next occasion.
+    unsaved: Option<Error>,
+    /// Why the session ended, when it did (phase `SessionExpired`).
+    ended_because: Option<String>,
 }
 
 /// What the fresh-token path found.
@@ -70,15 +81,43 @@ enum Lookup {
     Wait { seen_generation: u64 },
 }
 
-/// Spacing of refresh-ahead attempts after background failures.
+/// Spacing of attempts after failures, on the monotonic clock (a wall clock
+/// set back must not freeze refreshes).
 #[derive(Default)]
-struct AheadBackoff {
+struct Backoff {
     failures: u32,
-    blocked_until_ms: i64,
+    blocked_until: Option<Instant>,
+}
+
+impl Backoff {
+    fn blocked(&self, now: Instant) -> bool {
+        self.blocked_until.is_some_and(|until| until > now)
+    }
+
+    /// Records one more failure, blocking for `pause`.
+    fn fail(&mut self, pause: Duration) {
+        self.failures = self.failures.saturating_add(1);
+        self.blocked_until = Some(instant_after(pause));
+    }
+
+    fn remaining(&self) -> Duration {
+        self.blocked_until
+            .map_or(Duration::ZERO, |until| until.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// `now + pause`, saturating at about a century.
+fn instant_after(pause: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(pause)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
 }
 
 /// One account's token lifecycle.
 pub(crate) struct Session {
+    /// Random, to recognise this session's own refresh marker in the store.
+    id: u64,
     account: String,
     config: Arc<ValidatedConfig>,
     policy: RefreshPolicy,
@@ -91,7 +130,10 @@ pub(crate) struct Session {
     flight: Arc<SingleFlight>,
     listeners: Listeners,
     wake: Arc<Notify>,
-    ahead_backoff: Mutex<AheadBackoff>,
+    /// Refresh-ahead and background refreshes after failures.
+    refresh_backoff: Mutex<Backoff>,
+    /// Retries of storing unsaved tokens.
+    save_backoff: Mutex<Backoff>,
 }
 
 impl Session {
@@ -113,26 +155,19 @@ impl Session {
             .store
             .load(parts.account.clone())
             .map_err(|e| Error::from_store(e, format!("could not load the tokens of account `{}`", parts.account)))?;
-        let current = match loaded {
+        let (tokens, generation) = match loaded {
             Some(bytes) => {
                 let record = record::decode(&bytes, &parts.account)?;
-                Current {
-                    tokens: Some(Arc::new(record.tokens)),
-                    phase: Phase::Active,
-                    generation: record.generation,
-                }
+                (Some(Arc::new(record.tokens)), record.generation)
             }
-            None => Current {
-                tokens: None,
-                phase: Phase::Active,
-                generation: 0,
-            },
+            None => (None, 0),
         };
         let listeners = Listeners::default();
         for listener in parts.listeners {
             listeners.add(listener);
         }
         let session = Arc::new(Session {
+            id: rand::random(),
             account: parts.account,
             config,
             policy: parts.policy,
@@ -140,12 +175,19 @@ impl Session {
             endpoint,
             store: parts.store,
             api_http,
-            current: RwLock::new(current),
+            current: RwLock::new(Current {
+                tokens,
+                phase: Phase::Active,
+                generation,
+                unsaved: None,
+                ended_because: None,
+            }),
             writer: Mutex::new(()),
             flight: Arc::new(SingleFlight::default()),
             listeners,
             wake: Arc::new(Notify::new()),
-            ahead_backoff: Mutex::new(AheadBackoff::default()),
+            refresh_backoff: Mutex::new(Backoff::default()),
+            save_backoff: Mutex::new(Backoff::default()),
         });
         if session.policy.proactive_refresh {
             proactive::start(&session);
@@ -179,6 +221,18 @@ impl Session {
         self.current.read().tokens.clone()
     }
 
+    /// Whether the tokens in memory are newer than the store's record (a
+    /// save failed; tokenkeep keeps trying).
+    pub(crate) fn has_unsaved_tokens(&self) -> bool {
+        self.current.read().unsaved.is_some()
+    }
+
+    /// Whether `tokens` can be renewed at `now_ms`: a refresh token not known
+    /// to be dead, or the client_credentials grant.
+    fn can_renew(&self, tokens: &TokenSet, now_ms: i64) -> bool {
+        self.config.client_credentials || tokens.has_usable_refresh_token(now_ms, &self.policy)
+    }
+
     /// The fresh-token path: `Some` when the answer is known without waiting
     /// (a usable token, or an error), `None` when the caller must wait for a
     /// refresh. Starts a background refresh inside the refresh-ahead window.
@@ -195,8 +249,11 @@ impl Session {
         let wait = Lookup::Wait {
             seen_generation: current.generation,
         };
+        if current.unsaved.is_some() {
+            self.store_unsaved_soon();
+        }
         match current.phase {
-            Phase::SessionExpired => Lookup::Ready(Err(session_ended())),
+            Phase::SessionExpired => Lookup::Ready(Err(ended_error(&current))),
             Phase::LoggedOut if !self.config.client_credentials => Lookup::Ready(Err(Error::NotSignedIn {
                 detail: "the session was logged out; sign in again".into(),
             })),
@@ -212,8 +269,18 @@ impl Session {
                         let tokens = tokens.clone();
                         let seen_generation = current.generation;
                         drop(current);
-                        self.refresh_ahead(now, seen_generation);
+                        if self.can_renew(&tokens, now) {
+                            self.refresh_ahead(seen_generation);
+                        }
                         Lookup::Ready(Ok(tokens))
+                    }
+                    // Nothing to renew with, and the token still works:
+                    // serve it to a caller that asked for more time than it has.
+                    Freshness::Expired
+                        if !self.can_renew(tokens, now)
+                            && tokens.freshness(now, &self.policy, 0) != Freshness::Expired =>
+                    {
+                        Lookup::Ready(Ok(tokens.clone()))
                     }
                     Freshness::Expired => wait,
                 },
@@ -231,12 +298,46 @@ impl Session {
         }
     }
 
-    /// Refreshes now, or joins the refresh in flight.
+    /// Refreshes now, or joins the refresh in flight. Refuses, changing
+    /// nothing, when there is nothing to refresh with; reports tokens that
+    /// were refreshed but could not be stored as a storage error (they are
+    /// held in memory and served).
     pub(crate) async fn refresh(self: Arc<Self>) -> Result<Arc<TokenSet>, Error> {
-        if self.current.read().phase == Phase::SessionExpired {
-            return Err(session_ended());
+        self.refusal_to_refresh()?;
+        let tokens = self.clone().start_refresh(None).await?;
+        let current = self.current.read();
+        match &current.unsaved {
+            Some(error) if current.tokens.as_ref().is_some_and(|t| Arc::ptr_eq(t, &tokens)) => {
+                Err(store_sync::held_but_not_stored(error))
+            }
+            _ => Ok(tokens),
         }
-        self.start_refresh(None).await
+    }
+
+    /// Why an explicit `refresh()` cannot be done now, if it cannot.
+    fn refusal_to_refresh(&self) -> Result<(), Error> {
+        let now = self.clock.now_ms();
+        let current = self.current.read();
+        if current.phase == Phase::SessionExpired {
+            return Err(ended_error(&current));
+        }
+        let (Phase::Active, Some(tokens), false) = (current.phase, &current.tokens, self.config.client_credentials)
+        else {
+            return Ok(());
+        };
+        if !tokens.has_refresh_token() {
+            return Err(Error::NotSignedIn {
+                detail: "refresh() needs a refresh token, and the server issued none with these tokens; the access token is served until it expires, then sign in again".into(),
+            });
+        }
+        if tokens.refresh_token_expired(now, &self.policy)
+            && tokens.freshness(now, &self.policy, 0) != Freshness::Expired
+        {
+            return Err(Error::SessionEnded {
+                detail: "the refresh token expired (its stated lifetime ran out), so it is not sent; the access token is served until it expires, then sign in again".into(),
+            });
+        }
+        Ok(())
     }
 
     /// After the server rejected `rejected` (HTTP 401): if the tokens have
@@ -261,7 +362,7 @@ impl Session {
         let seen_generation = {
             let current = self.current.read();
             match (&current.tokens, current.phase) {
-                (_, Phase::SessionExpired) => return Err(session_ended()),
+                (_, Phase::SessionExpired) => return Err(ended_error(&current)),
                 (Some(tokens), Phase::Active) if !is_rejected(tokens) => return Ok(tokens.clone()),
                 _ => current.generation,
             }
@@ -301,210 +402,19 @@ impl Session {
     }
 
     /// Starts a background refresh inside the refresh-ahead window, unless
-    /// recent background failures ask to wait.
-    fn refresh_ahead(self: &Arc<Self>, now_ms: i64, seen_generation: u64) {
-        if self.ahead_backoff.lock().blocked_until_ms > now_ms {
+    /// recent failures ask to wait.
+    fn refresh_ahead(self: &Arc<Self>, seen_generation: u64) {
+        if self.refresh_backoff.lock().blocked(Instant::now()) {
             return;
         }
         drop(self.start_refresh(Some(seen_generation)));
     }
 
-    /// One refresh, under the store's lock: re-read the store (another
-    /// process may have refreshed already), then the grant, then publish or
-    /// end the session.
-    async fn run_refresh(self: Arc<Self>) -> RefreshOutcome {
-        if self.current.read().phase == Phase::SessionExpired {
-            return Err(session_ended());
-        }
-        let lock = self.lock_store()?;
-        let (mut tokens, mut generation, phase) = {
-            let current = self.current.read();
-            (current.tokens.clone(), current.generation, current.phase)
-        };
-        match self.reread(generation)? {
-            StoreView::Unchanged => {}
-            StoreView::Newer(record) => {
-                let adopted = self.adopt(record);
-                let now = self.clock.now_ms();
-                if adopted.freshness(now, &self.policy, 0) == Freshness::Fresh {
-                    tracing::debug!(account = %self.account, "adopted tokens another process refreshed");
-                    return Ok(adopted);
-                }
-                generation = self.current.read().generation;
-                tokens = Some(adopted);
-            }
-            StoreView::Gone if phase == Phase::Active => {
-                let error = Error::SessionEnded {
-                    detail: "the tokens were removed from the store by another process (logout or an ended session); sign in again".into(),
-                };
-                self.end_session(&error, generation, Event::InvalidGrant);
-                return Err(error);
-            }
-            StoreView::Gone => {}
-        }
-        let uses_refresh_token = phase != Phase::LoggedOut && tokens.as_ref().is_some_and(|t| t.has_refresh_token());
-        let outcome = match (&tokens, phase) {
-            (Some(current), _) if uses_refresh_token => self
-                .endpoint
-                .refresh(current)
-                .await
-                .map(|t| (t, ChangeReason::Refreshed)),
-            _ if self.config.client_credentials => self
-                .endpoint
-                .client_credentials()
-                .await
-                .map(|t| (t, ChangeReason::Acquired)),
-            (Some(_), Phase::Active) => Err(Error::SessionEnded {
-                detail: "the access token expired and there is no refresh token to renew it; sign in again".into(),
-            }),
-            (_, Phase::LoggedOut) => Err(Error::NotSignedIn {
-                detail: "the session was logged out; sign in again".into(),
-            }),
-            _ => Err(Error::NotSignedIn {
-                detail: "there are no tokens yet: sign in, or hand tokens over with set_tokens".into(),
-            }),
-        };
-        let result = match outcome {
-            Ok((fresh, reason)) => {
-                *self.ahead_backoff.lock() = AheadBackoff::default();
-                self.publish(fresh, reason, Some(generation))
-            }
-            Err(error @ Error::InvalidGrant { .. }) if uses_refresh_token => {
-                // Before ending the session: did someone rotate the token meanwhile
-                // (a process sharing the store without a cross-process lock)?
-                if let Ok(StoreView::Newer(record)) = self.reread(generation) {
-                    tracing::warn!(account = %self.account, "invalid_grant, but the store holds newer tokens: adopting them");
-                    return Ok(self.adopt(record));
-                }
-                self.end_session(&error, generation, Event::InvalidGrant);
-                Err(error)
-            }
-            Err(error) => {
-                self.note_refresh_failure(&error);
-                Err(error)
-            }
-        };
-        drop(lock);
-        result
-    }
-
-    /// Takes a record another process wrote as this session's tokens.
-    fn adopt(&self, record: crate::store::record::Record) -> Arc<TokenSet> {
-        let tokens = Arc::new(record.tokens);
-        {
-            let _writer = self.writer.lock();
-            let mut current = self.current.write();
-            current.phase = transition(current.phase, Event::TokensStored);
-            current.tokens = Some(tokens.clone());
-            current.generation = record.generation;
-        }
-        self.wake.notify_waiters();
-        self.listeners.tokens_changed(TokensChanged {
-            reason: ChangeReason::Adopted,
-            expires_at_unix_ms: tokens.expires_at_unix_ms(),
-            scope: tokens.scope(),
-            has_refresh_token: tokens.has_refresh_token(),
-        });
-        tokens
-    }
-
-    fn note_refresh_failure(&self, error: &Error) {
-        let now = self.clock.now_ms();
-        {
-            let mut backoff = self.ahead_backoff.lock();
-            backoff.failures = backoff.failures.saturating_add(1);
-            let wait = self.policy.backoff(backoff.failures).as_millis() as i64;
-            let wait = error.retry_after_secs().map_or(wait, |s| wait.max(s as i64 * 1000));
-            backoff.blocked_until_ms = now + wait;
-        }
-        tracing::warn!(account = %self.account, %error, "token refresh failed");
-        let public = TokenKeepError::from(error.clone());
-        self.listeners.refresh_failed(RefreshFailure {
-            message: public.to_string(),
-            transient: error.is_transient(),
-            retry_after_secs: error.retry_after_secs(),
-        });
-    }
-
-    /// Stores and swaps in `tokens`; the caller holds the store lock. With
-    /// `expected_generation` (a refresh), a change made meanwhile wins and
-    /// `tokens` are dropped; a failed store write is reported but the tokens
-    /// are still used, because the old refresh token is already spent.
-    /// Without it (the app handing tokens over), a failed store write is an
-    /// error and nothing changes.
-    fn publish(&self, tokens: TokenSet, reason: ChangeReason, expected_generation: Option<u64>) -> RefreshOutcome {
-        let _writer = self.writer.lock();
-        let generation = self.current.read().generation;
-        if let Some(expected) = expected_generation {
-            if expected != generation {
-                tracing::debug!(account = %self.account, "refresh result dropped: the tokens changed while it ran");
-                return self.tokens().ok_or_else(|| Error::NotSignedIn {
-                    detail: "the session was logged out while a refresh was running".into(),
-                });
-            }
-        }
-        let next_generation = self.next_generation(generation);
-        let saved = record::encode(&tokens, next_generation, self.clock.now_ms()).and_then(|bytes| {
-            self.store
-                .save(self.account.clone(), bytes.to_vec())
-                .map_err(|e| Error::from_store(e, format!("could not save the tokens of account `{}`", self.account)))
-        });
-        if let Err(error) = saved {
-            if expected_generation.is_none() {
-                return Err(error);
-            }
-            tracing::error!(account = %self.account, %error, "refreshed tokens could not be saved; they are kept in memory");
-            self.listeners.refresh_failed(RefreshFailure {
-                message: format!(
-                    "the tokens were refreshed but could not be saved: {}",
-                    TokenKeepError::from(error)
-                ),
-                transient: true,
-                retry_after_secs: None,
-            });
-        }
-        let tokens = Arc::new(tokens);
-        {
-            let mut current = self.current.write();
-            current.phase = transition(current.phase, Event::TokensStored);
-            current.tokens = Some(tokens.clone());
-            current.generation = next_generation;
-        }
-        self.wake.notify_waiters();
-        self.listeners.tokens_changed(TokensChanged {
-            reason,
-            expires_at_unix_ms: tokens.expires_at_unix_ms(),
-            scope: tokens.scope(),
-            has_refresh_token: tokens.has_refresh_token(),
-        });
-        Ok(tokens)
-    }
-
-    /// The session is over (the server answered invalid_grant, or its
-    /// record vanished): purge and tell, once. The caller holds the store lock.
-    fn end_session(&self, error: &Error, generation: u64, event: Event) {
-        let _writer = self.writer.lock();
-        {
-            let mut current = self.current.write();
-            if current.generation != generation || current.phase != Phase::Active {
-                return;
-            }
-            current.phase = transition(current.phase, event);
-            current.tokens = None;
-            current.generation += 1;
-        }
-        if let Err(e) = self.store.delete(self.account.clone()) {
-            tracing::error!(account = %self.account, error = %e, "could not delete the expired session's tokens from the store");
-        }
-        self.wake.notify_waiters();
-        self.listeners
-            .session_expired(TokenKeepError::from(error.clone()).to_string());
-    }
-
     /// Hands over tokens the app got elsewhere.
     pub(crate) fn set_tokens(&self, tokens: TokenSet, reason: ChangeReason) -> RefreshOutcome {
         let _lock = self.lock_store()?;
-        self.publish(tokens, reason, None)
+        let next_generation = self.next_generation()?;
+        self.publish(tokens, reason, None, next_generation)
     }
 
     /// The session's refresh policy.
@@ -525,7 +435,8 @@ impl Session {
     /// Forgets the tokens (store included) and revokes them at the server
     /// when a revocation endpoint is configured. Returns whether the server
     /// confirmed the revocation; a failed revocation does not undo the
-    /// local logout.
+    /// local logout. Waits for the store lock behind at most one refresh
+    /// request (a refresh never holds it across a backoff wait).
     pub(crate) async fn logout(self: Arc<Self>) -> Result<bool, Error> {
         let (old, deleted) = {
             let _lock = self.lock_store()?;
@@ -534,18 +445,15 @@ impl Session {
                 let mut current = self.current.write();
                 current.phase = transition(current.phase, Event::LoggedOut);
                 current.generation += 1;
+                current.unsaved = None;
                 current.tokens.take()
             };
             let deleted = self.store.delete(self.account.clone());
             (old, deleted)
         };
         self.wake.notify_waiters();
-        self.listeners.tokens_changed(TokensChanged {
-            reason: ChangeReason::LoggedOut,
-            expires_at_unix_ms: None,
-            scope: None,
-            has_refresh_token: false,
-        });
+        self.listeners
+            .tokens_changed(store_sync::changed(ChangeReason::LoggedOut, None, deleted.is_ok()));
         let revoked = match old.as_deref() {
             Some(tokens) => {
                 let (token, hint) = match tokens.refresh_token_secret() {
@@ -584,15 +492,33 @@ impl Session {
             return None;
         }
         let tokens = current.tokens.as_ref()?;
+        if !self.can_renew(tokens, now) {
+            return None;
+        }
         let due = tokens.refresh_due_at_ms(&self.policy)?;
-        let blocked_until = self.ahead_backoff.lock().blocked_until_ms;
-        Some((due.max(blocked_until) - now, current.generation))
+        let blocked_ms = i64::try_from(self.refresh_backoff.lock().remaining().as_millis()).unwrap_or(i64::MAX);
+        Some((due.saturating_sub(now).max(blocked_ms), current.generation))
     }
 }
 
-fn session_ended() -> Error {
+impl Drop for Session {
+    /// A last attempt to store tokens held only in memory (the app should
+    /// call `flush` at shutdown; this covers the keeper simply dropped).
+    fn drop(&mut self) {
+        if self.current.get_mut().unsaved.is_some() {
+            if let Err(error) = self.store_unsaved(store_sync::LAST_CHANCE_LOCK_TIMEOUT_MS) {
+                tracing::error!(account = %self.account, %error, "tokens held only in memory were lost with the session: they could not be stored");
+            }
+        }
+    }
+}
+
+/// The error of a call made after the session ended.
+fn ended_error(current: &Current) -> Error {
     Error::SessionEnded {
-        detail: "the session ended earlier (the server rejected the refresh token); sign in again".into(),
+        detail: current.ended_because.clone().unwrap_or_else(|| {
+            "the session ended earlier (the server rejected the refresh token); sign in again".into()
+        }),
     }
 }
 
@@ -622,8 +548,13 @@ mod tests {
         .expect("opens");
         let state = server.state();
         let answer = state.sign_in_tokens("confidential-app").expect("known client");
-        let tokens = crate::token_response::parse_token_response(answer.as_bytes(), &Default::default(), 0, None)
-            .expect("tokens");
+        let tokens = crate::token_response::parse_token_response(
+            answer.as_bytes(),
+            &Default::default(),
+            clock.now_unix_ms(),
+            None,
+        )
+        .expect("tokens");
         session.set_tokens(tokens, ChangeReason::Set).expect("set");
         clock.advance_secs(7_200);
 

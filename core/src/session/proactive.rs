@@ -12,6 +12,8 @@
 //! [`MAX_SLEEP`], so a suspended laptop catches up soon after waking), wakes
 //! early when the tokens change, and polls a manual clock every
 //! [`MANUAL_CLOCK_POLL`]. Failures are spaced by the session's backoff.
+//! Tokens left unsaved by a failed store write are stored from here too,
+//! spaced by the same backoff.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +23,8 @@ use crate::runtime;
 
 /// The longest single sleep.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// The shortest pause between two looks at unsaved tokens.
+const UNSAVED_POLL: Duration = Duration::from_millis(50);
 /// How often a manual clock is looked at.
 const MANUAL_CLOCK_POLL: Duration = Duration::from_millis(20);
 
@@ -36,7 +40,11 @@ pub(super) fn start(session: &Arc<Session>) {
             notified.as_mut().enable();
             let sleep = {
                 let Some(session) = weak.upgrade() else { return };
-                match session.proactive_due_in_ms() {
+                let unsaved = session.has_unsaved_tokens();
+                if unsaved {
+                    session.store_unsaved_soon();
+                }
+                let sleep = match session.proactive_due_in_ms() {
                     Some((ms, seen_generation)) if ms <= 0 => {
                         let refresh = session.start_refresh(Some(seen_generation));
                         drop(session);
@@ -46,6 +54,11 @@ pub(super) fn start(session: &Arc<Session>) {
                     }
                     Some((ms, _)) => Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(MAX_SLEEP),
                     None => MAX_SLEEP,
+                };
+                if unsaved {
+                    sleep.min(session.save_backoff.lock().remaining().max(UNSAVED_POLL))
+                } else {
+                    sleep
                 }
             };
             let sleep = if manual_clock {

@@ -74,8 +74,7 @@ impl Session {
     }
 
     fn signed_in(&self, tokens: TokenSet) -> RefreshOutcome {
-        let _lock = self.lock_store()?;
-        self.publish(tokens, ChangeReason::SignedIn, None)
+        self.set_tokens(tokens, ChangeReason::SignedIn)
     }
 }
 

@@ -3,10 +3,24 @@
 //! Every change of tokens happens under the store's lock for the account
 //! ([`StoreLockGuard`], released on drop, also on error). Under the lock the
 //! session re-reads the record ([`Session::reread`]): if another process (or
-//! another session on the same store) wrote a newer generation since this
-//! session last read or wrote it, those tokens are adopted instead of
-//! refreshing again. Generations only grow: each write takes the larger of
-//! the record's and the session's generation plus one.
+//! another session on the same store) wrote a *strictly newer* generation
+//! since this session last read or wrote it, those tokens are adopted
+//! instead of refreshing again. A record that is not newer never replaces
+//! the tokens in memory. Generations only grow: each write takes the larger
+//! of the record's and the session's generation plus one.
+//!
+//! # Tokens that could not be stored
+//!
+//! After a refresh the old refresh token is spent: the new tokens exist only
+//! in memory until the store has them. When that write fails (disk full, a
+//! read-only directory, a locked Keychain), the session keeps serving the
+//! new tokens, marks them *unsaved*, logs a WARN line and tells listeners
+//! (`TokensChanged { stored: false }` and a refresh failure saying why).
+//! It then stores them at the next occasion: the next call on the session
+//! (in the background, spaced by the policy's backoff), the background
+//! refresher, the next refresh (before anything else, under the lock),
+//! `flush()`, and a last attempt when the session is dropped. Once stored,
+//! listeners hear `ChangeReason::Stored`.
 //!
 //! Taking the lock can block (another process may be refreshing), so on
 //! tokenkeep's runtime threads it runs in a blocking section.
@@ -15,9 +29,19 @@ use std::sync::Arc;
 
 use super::Session;
 use crate::error::Error;
+use crate::listener::{ChangeReason, RefreshFailure, TokensChanged};
 use crate::runtime;
-use crate::store::record::{self, Record};
+use crate::state::{transition, Event};
+use crate::store::record::{self, Record, RefreshMarker};
 use crate::store::TokenStore;
+use crate::token_set::TokenSet;
+use crate::TokenKeepError;
+
+use super::single_flight::RefreshOutcome;
+
+/// How long the last attempt to store unsaved tokens (when a session is
+/// dropped) waits for the store lock.
+pub(super) const LAST_CHANCE_LOCK_TIMEOUT_MS: u64 = 2_000;
 
 /// Holds the store's lock on one key; unlocks when dropped.
 pub(crate) struct StoreLockGuard {
@@ -35,8 +59,14 @@ impl Drop for StoreLockGuard {
 
 /// What the store holds for the account, compared with what the session holds.
 pub(crate) enum StoreView {
-    /// The record is the one the session last read or wrote.
-    Unchanged,
+    /// The record is not newer than the session's tokens (the same
+    /// generation, or an older one while the session's tokens are unsaved).
+    Unchanged {
+        /// The record's generation (0: no record).
+        stored_generation: u64,
+        /// A refresh that started and did not store its answer.
+        refresh_in_flight: Option<RefreshMarker>,
+    },
     /// Someone else wrote a newer record.
     Newer(Record),
     /// The record is gone (logged out or ended elsewhere).
@@ -47,8 +77,11 @@ impl Session {
     /// Takes the store's lock on this account, waiting at most the policy's
     /// `store_lock_timeout_ms`.
     pub(crate) fn lock_store(&self) -> Result<StoreLockGuard, Error> {
-        let timeout = self.policy.store_lock_timeout_ms;
-        runtime::blocking_section(|| self.store.lock(self.account.clone(), timeout))
+        self.lock_store_within(self.policy.store_lock_timeout_ms)
+    }
+
+    fn lock_store_within(&self, timeout_ms: u64) -> Result<StoreLockGuard, Error> {
+        runtime::blocking_section(|| self.store.lock(self.account.clone(), timeout_ms))
             .map_err(|e| Error::from_store(e, format!("could not lock the tokens of account `{}`", self.account)))?;
         Ok(StoreLockGuard {
             store: self.store.clone(),
@@ -69,16 +102,207 @@ impl Session {
     /// with the store lock held.
     pub(crate) fn reread(&self, generation: u64) -> Result<StoreView, Error> {
         Ok(match self.load_record()? {
-            None if generation == 0 => StoreView::Unchanged,
+            None if generation == 0 => StoreView::Unchanged {
+                stored_generation: 0,
+                refresh_in_flight: None,
+            },
             None => StoreView::Gone,
-            Some(record) if record.generation == generation => StoreView::Unchanged,
-            Some(record) => StoreView::Newer(record),
+            Some(record) if record.generation > generation => StoreView::Newer(record),
+            Some(record) => {
+                if record.generation < generation {
+                    tracing::debug!(account = %self.account, "the store holds older tokens than memory; memory wins");
+                }
+                StoreView::Unchanged {
+                    stored_generation: record.generation,
+                    refresh_in_flight: record.refresh_in_flight,
+                }
+            }
         })
     }
 
-    /// The generation the next write gets: past both the record's and ours.
-    pub(crate) fn next_generation(&self, memory_generation: u64) -> u64 {
-        let stored = self.load_record().ok().flatten().map_or(0, |r| r.generation);
-        stored.max(memory_generation) + 1
+    /// The generation the next write gets: past both the record's and
+    /// ours. Reads the record: call it before a request, never after.
+    pub(crate) fn next_generation(&self) -> Result<u64, Error> {
+        let stored = self.load_record()?.map_or(0, |r| r.generation);
+        Ok(stored.max(self.current.read().generation).saturating_add(1))
+    }
+
+    /// Takes a record another process wrote as this session's tokens.
+    pub(super) fn adopt(&self, record: Record) -> Arc<TokenSet> {
+        let tokens = Arc::new(record.tokens);
+        {
+            let _writer = self.writer.lock();
+            let mut current = self.current.write();
+            current.phase = transition(current.phase, Event::TokensStored);
+            current.tokens = Some(tokens.clone());
+            current.generation = record.generation;
+            current.unsaved = None;
+        }
+        self.wake.notify_waiters();
+        tracing::debug!(account = %self.account, "adopted tokens another session stored");
+        self.listeners
+            .tokens_changed(changed(ChangeReason::Adopted, Some(&tokens), true));
+        tokens
+    }
+
+    /// Stores and swaps in `tokens` as generation `next_generation`; the
+    /// caller holds the store lock and computed the generation before any
+    /// request, so nothing but encoding stands between a server's answer
+    /// and its durable write. With `expected_generation` (a refresh), a
+    /// change made meanwhile wins and `tokens` are dropped; a failed store
+    /// write keeps the tokens in memory as unsaved, because the old refresh
+    /// token is already spent. Without it (the app handing tokens over), a
+    /// failed store write is an error and nothing changes.
+    pub(super) fn publish(
+        &self,
+        tokens: TokenSet,
+        reason: ChangeReason,
+        expected_generation: Option<u64>,
+        next_generation: u64,
+    ) -> RefreshOutcome {
+        let _writer = self.writer.lock();
+        if let Some(expected) = expected_generation {
+            if expected != self.current.read().generation {
+                tracing::debug!(account = %self.account, "refresh result dropped: the tokens changed while it ran");
+                return self.tokens().ok_or_else(|| Error::NotSignedIn {
+                    detail: "the session was logged out while a refresh was running".into(),
+                });
+            }
+        }
+        let unsaved = match self.write_record(&tokens, next_generation, None) {
+            Ok(()) => None,
+            Err(error) if expected_generation.is_none() => return Err(error),
+            Err(error) => Some(error),
+        };
+        let tokens = Arc::new(tokens);
+        {
+            let mut current = self.current.write();
+            current.phase = transition(current.phase, Event::TokensStored);
+            current.tokens = Some(tokens.clone());
+            current.generation = next_generation;
+            current.unsaved = unsaved.clone();
+            current.ended_because = None;
+        }
+        self.wake.notify_waiters();
+        self.listeners
+            .tokens_changed(changed(reason, Some(&tokens), unsaved.is_none()));
+        if let Some(error) = unsaved {
+            self.save_backoff.lock().fail(self.policy.pause_after_failure(1, None));
+            tracing::warn!(account = %self.account, %error, "refreshed tokens could not be stored; they are kept in memory and stored at the next occasion");
+            self.listeners.refresh_failed(RefreshFailure {
+                message: TokenKeepError::from(held_but_not_stored(&error)).to_string(),
+                transient: true,
+                retry_after_secs: None,
+            });
+        }
+        Ok(tokens)
+    }
+
+    /// Encodes and saves `tokens` as generation `generation`.
+    pub(super) fn write_record(
+        &self,
+        tokens: &TokenSet,
+        generation: u64,
+        refresh_in_flight: Option<&RefreshMarker>,
+    ) -> Result<(), Error> {
+        let bytes = record::encode_with_marker(tokens, generation, self.clock.now_ms(), refresh_in_flight)?;
+        runtime::blocking_section(|| self.store.save(self.account.clone(), bytes.to_vec()))
+            .map_err(|e| Error::from_store(e, format!("could not save the tokens of account `{}`", self.account)))
+    }
+
+    /// Stores unsaved tokens now, taking the store lock (waiting at most
+    /// `lock_timeout_ms`). `Ok` when there was nothing to store.
+    pub(crate) fn store_unsaved(&self, lock_timeout_ms: u64) -> Result<(), Error> {
+        if self.current.read().unsaved.is_none() {
+            return Ok(());
+        }
+        let _lock = self.lock_store_within(lock_timeout_ms)?;
+        self.store_unsaved_locked()
+    }
+
+    /// Stores unsaved tokens; the caller holds the store lock.
+    pub(super) fn store_unsaved_locked(&self) -> Result<(), Error> {
+        let _writer = self.writer.lock();
+        let (tokens, generation) = {
+            let current = self.current.read();
+            match (&current.unsaved, &current.tokens) {
+                (Some(_), Some(tokens)) => (tokens.clone(), current.generation),
+                _ => return Ok(()),
+            }
+        };
+        match self.write_record(&tokens, generation, None) {
+            Ok(()) => {
+                {
+                    let mut current = self.current.write();
+                    if current.generation == generation {
+                        current.unsaved = None;
+                    }
+                }
+                *self.save_backoff.lock() = Default::default();
+                tracing::info!(account = %self.account, "tokens held only in memory are stored now");
+                self.listeners
+                    .tokens_changed(changed(ChangeReason::Stored, Some(&tokens), true));
+                Ok(())
+            }
+            Err(error) => {
+                {
+                    let mut current = self.current.write();
+                    if current.generation == generation {
+                        current.unsaved = Some(error.clone());
+                    }
+                }
+                let mut backoff = self.save_backoff.lock();
+                let failures = backoff.failures.saturating_add(1);
+                backoff.fail(self.policy.pause_after_failure(failures, None));
+                tracing::warn!(account = %self.account, %error, "tokens held only in memory still cannot be stored; retrying later");
+                Err(held_but_not_stored(&error))
+            }
+        }
+    }
+
+    /// From the fresh path: stores unsaved tokens in the background, at
+    /// most once per backoff interval. Never blocks the caller.
+    pub(super) fn store_unsaved_soon(self: &Arc<Self>) {
+        {
+            let Some(mut backoff) = self.save_backoff.try_lock() else {
+                return;
+            };
+            if backoff.blocked(std::time::Instant::now()) {
+                return;
+            }
+            // Claim the slot so concurrent callers do not all spawn.
+            backoff.blocked_until = Some(super::instant_after(self.policy.pause_after_failure(1, None)));
+        }
+        let session = Arc::downgrade(self);
+        runtime::spawn_detached(async move {
+            if let Some(session) = session.upgrade() {
+                let _ = session.store_unsaved(session.policy.store_lock_timeout_ms);
+            }
+        });
+    }
+}
+
+/// The error of a refresh whose tokens are held in memory but not stored.
+pub(super) fn held_but_not_stored(error: &Error) -> Error {
+    let (kind, detail) = match error {
+        Error::Storage { kind, detail } => (*kind, detail.clone()),
+        other => (crate::store::StorageErrorKind::Other, other.to_string()),
+    };
+    Error::Storage {
+        kind,
+        detail: format!(
+            "the tokens were refreshed and are held in memory, but could not be stored ({detail}); they are served, and tokenkeep keeps trying to store them (call flush() to try now)"
+        ),
+    }
+}
+
+/// A [`TokensChanged`] event for `tokens`.
+pub(super) fn changed(reason: ChangeReason, tokens: Option<&TokenSet>, stored: bool) -> TokensChanged {
+    TokensChanged {
+        reason,
+        expires_at_unix_ms: tokens.and_then(TokenSet::expires_at_unix_ms),
+        scope: tokens.and_then(TokenSet::scope),
+        has_refresh_token: tokens.is_some_and(TokenSet::has_refresh_token),
+        stored,
     }
 }

@@ -5,6 +5,15 @@
 //!  "tokens": {"access_token": "…", "refresh_token": "…", …}}
 //! ```
 //!
+//! While a refresh is on its way to the server, the record also carries a
+//! `refresh_in_flight` marker (written under the store lock just before the
+//! request is sent, gone with the record that stores the answer). A process
+//! that finds it after a crash knows the server may already have rotated the
+//! stored refresh token, and says so if the server then refuses it; a
+//! session waiting for the lock reads from it that another session's attempt
+//! failed transiently and when to try again. The field is optional, so older
+//! readers of schema 1 ignore it.
+//!
 //! `schema_version` lets a later tokenkeep upgrade old records explicitly;
 //! a record from a *newer* schema is refused with a clear error rather than
 //! misread. `generation` increases with every write, so a writer can tell
@@ -27,6 +36,25 @@ struct RecordV1 {
     generation: u64,
     saved_at_ms: i64,
     tokens: TokenSet,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_in_flight: Option<RefreshMarker>,
+}
+
+/// A refresh that was sent (or is about to be) and whose answer is not yet
+/// stored. No secret: times, an opaque session id and an error text that
+/// was already scrubbed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RefreshMarker {
+    /// The session that wrote it (random per session; compared, never shown).
+    pub session_id: u64,
+    /// When the first attempt was sent (Unix ms on the writer's clock).
+    pub started_at_ms: i64,
+    /// After a transient failure: other sessions wait until then (Unix ms).
+    #[serde(default)]
+    pub retry_not_before_ms: Option<i64>,
+    /// How the last attempt failed, if it did (scrubbed error text).
+    #[serde(default)]
+    pub last_failure: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -38,15 +66,29 @@ struct VersionOnly {
 pub(crate) struct Record {
     pub generation: u64,
     pub tokens: TokenSet,
+    /// A refresh that started and did not store its answer (see the module doc).
+    pub refresh_in_flight: Option<RefreshMarker>,
 }
 
 /// Encodes `tokens` as generation `generation`.
+#[cfg(test)]
 pub(crate) fn encode(tokens: &TokenSet, generation: u64, saved_at_ms: i64) -> Result<Zeroizing<Vec<u8>>, Error> {
+    encode_with_marker(tokens, generation, saved_at_ms, None)
+}
+
+/// Encodes `tokens` as generation `generation` with a refresh-in-flight marker.
+pub(crate) fn encode_with_marker(
+    tokens: &TokenSet,
+    generation: u64,
+    saved_at_ms: i64,
+    refresh_in_flight: Option<&RefreshMarker>,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
     let record = RecordV1 {
         schema_version: SCHEMA_VERSION,
         generation,
         saved_at_ms,
         tokens: tokens.clone(),
+        refresh_in_flight: refresh_in_flight.cloned(),
     };
     serde_json::to_vec(&record)
         .map(Zeroizing::new)
@@ -81,6 +123,7 @@ pub(crate) fn decode(bytes: &[u8], key: &str) -> Result<Record, Error> {
     Ok(Record {
         generation: record.generation,
         tokens: record.tokens,
+        refresh_in_flight: record.refresh_in_flight,
     })
 }
 
@@ -139,6 +182,22 @@ mod tests {
         assert_eq!(back.tokens.access_token(), "at");
         assert_eq!(back.tokens.refresh_token().as_deref(), Some("rt"));
         assert_eq!(back.tokens.expires_at_unix_ms(), Some(60_005));
+    }
+
+    #[test]
+    fn the_refresh_marker_round_trips_and_is_optional() {
+        let t = TokenSet::bearer("at", Some("rt".into()), Some(60), None, 5);
+        let marker = RefreshMarker {
+            session_id: 7,
+            started_at_ms: 100,
+            retry_not_before_ms: Some(200),
+            last_failure: Some("HTTP 503".into()),
+        };
+        let bytes = encode_with_marker(&t, 3, 10, Some(&marker)).expect("encode");
+        assert_eq!(decode(&bytes, "k").expect("decode").refresh_in_flight, Some(marker));
+        let plain = encode(&t, 3, 10).expect("encode");
+        assert!(!String::from_utf8_lossy(&plain).contains("refresh_in_flight"));
+        assert_eq!(decode(&plain, "k").expect("decode").refresh_in_flight, None);
     }
 
     #[test]

@@ -413,6 +413,41 @@ fn now_unix_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Builds a new, empty store at `path`: the tables are created in a 0600
+/// file beside it, which is synced and then hard-linked into place (failing
+/// if another process created the store meanwhile, whose store is kept).
+fn create_database(path: &Path) -> Result<(), StoreError> {
+    let io = |doing: &str, e: &dyn std::fmt::Display| StoreError::Io {
+        message: format!("could not {doing} the SQLite store {}: {e}", path.display()),
+    };
+    let mut temp_name = OsString::from(path.as_os_str());
+    temp_name.push(format!(".creating-{}-{:016x}", std::process::id(), OsRng.next_u64()));
+    let temp = PathBuf::from(temp_name);
+    create_private_file(&temp).map_err(|e| io("create", &e))?;
+    let built = (|| -> Result<(), StoreError> {
+        let conn = Connection::open(&temp).map_err(|e| io("create", &e))?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0))
+            .map_err(|e| io("create", &e))?;
+        conn.execute_batch(SCHEMA).map_err(|e| io("create the tables of", &e))?;
+        conn.close().map_err(|(_, e)| io("create", &e))?;
+        std::fs::File::open(&temp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io("sync", &e))?;
+        match std::fs::hard_link(&temp, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+            // File systems without hard links: a rename (the race with
+            // another creating process is then not excluded).
+            Err(_) => std::fs::rename(&temp, path).map_err(|e| io("create", &e)),
+        }
+    })();
+    let _ = std::fs::remove_file(&temp);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let _ = super::encrypted_file::sync_dir(parent);
+    }
+    built
+}
+
 /// The database file and a small pool of connections to it.
 struct Connections {
     path: PathBuf,
@@ -420,27 +455,63 @@ struct Connections {
 }
 
 impl Connections {
-    /// Creates the database (0600) and its tables if missing, turns WAL on
-    /// and checks the layout version.
+    /// Creates the database (0600, with its tables) if missing, checks that
+    /// an existing file is a tokenkeep store before writing anything to it,
+    /// turns WAL on and checks the layout version.
+    ///
+    /// A new database is built under a temporary name and linked into place
+    /// whole, so an existing file is never a half-created store: an empty
+    /// file (truncated to 0 bytes), a file that is not SQLite, or an SQLite
+    /// database without tokenkeep's tables is a `Corrupt` error naming the
+    /// file, and the file is left untouched. (SQLite itself would treat an
+    /// empty file as a new, empty database: every account silently signed
+    /// out.)
     fn open(path: PathBuf) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_private_dir(parent)?;
         }
-        // Created here, not by SQLite, so that it is 0600 from the start;
-        // SQLite gives its -wal and -shm files the database's mode.
-        match create_private_file(&path) {
+        match std::fs::metadata(&path) {
             Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => create_database(&path)?,
             Err(e) => {
                 return Err(StoreError::Io {
-                    message: format!("could not create the SQLite store {}: {e}", path.display()),
+                    message: format!("could not read the SQLite store {}: {e}", path.display()),
                 })
             }
+        }
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(u64::MAX);
+        if size == 0 {
+            return Err(StoreError::Corrupt {
+                message: format!(
+                    "the SQLite store {} is an empty file (0 bytes): it was truncated or replaced, and would read as a store without accounts; it was left untouched. Restore it from a backup, or move it away deliberately and sign in again",
+                    path.display()
+                ),
+            });
         }
         let db = Connections {
             path,
             idle: Mutex::new(Vec::new()),
         };
+        let (has_store_meta, tables) = db.with(
+            || "read the store's layout".into(),
+            |conn| {
+                let has_store_meta: i64 = conn.query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'store_meta'",
+                    [],
+                    |row| row.get(0),
+                )?;
+                let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))?;
+                Ok((has_store_meta > 0, tables))
+            },
+        )?;
+        if !has_store_meta && tables > 0 {
+            return Err(StoreError::Corrupt {
+                message: format!(
+                    "{} is an SQLite database but not a tokenkeep store (it has no store_meta table); it was left untouched. Check the path",
+                    db.path.display()
+                ),
+            });
+        }
         let (journal_mode, version) = db.with(
             || "set up the tables".into(),
             |conn| {
@@ -884,5 +955,68 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("171, 171") && !text.contains("abab"), "{text}");
+    }
+
+    /// Issue 10, case 3: a store file truncated to 0 bytes, replaced by
+    /// something that is not SQLite, or by another SQLite database, is a
+    /// `Corrupt` error naming the file, and the file is not written.
+    #[test]
+    fn a_truncated_or_foreign_file_is_corrupt_and_left_untouched() {
+        let dir = TempDir::new("sqlite-store");
+        let path = dir.join("tokens.sqlite");
+        {
+            let store = open(&path, 1);
+            store.save("user-1".into(), record_bytes(1)).expect("save");
+        }
+        let other = rusqlite::Connection::open(dir.join("other.sqlite")).expect("other db");
+        other
+            .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me');")
+            .expect("other schema");
+        drop(other);
+        let foreign_db = std::fs::read(dir.join("other.sqlite")).expect("read");
+        let cases: [(&str, Vec<u8>); 3] = [
+            ("truncated to 0 bytes", Vec::new()),
+            (
+                "not SQLite",
+                b"these are not the bytes of an SQLite database, just text".repeat(100),
+            ),
+            ("another SQLite database", foreign_db),
+        ];
+        for (what, bytes) in cases {
+            for sidecar in ["-wal", "-shm"] {
+                let mut name = path.as_os_str().to_owned();
+                name.push(sidecar);
+                let _ = std::fs::remove_file(PathBuf::from(name));
+            }
+            std::fs::write(&path, &bytes).expect("replace");
+            let error = SqliteStore::open(path.to_string_lossy().into_owned(), vec![1; 32]).expect_err(what);
+            assert!(
+                matches!(&error, StoreError::Corrupt { message } if message.contains(&*path.to_string_lossy())),
+                "{what}: {error:?}"
+            );
+            assert_eq!(
+                std::fs::read(&path).expect("still there"),
+                bytes,
+                "{what}: the file was changed"
+            );
+        }
+    }
+
+    #[test]
+    fn a_new_store_leaves_no_temporary_file_behind() {
+        let dir = TempDir::new("sqlite-store");
+        let path = dir.join("tokens.sqlite");
+        let store = open(&path, 1);
+        store.save("user-1".into(), record_bytes(1)).expect("save");
+        let leftovers: Vec<_> = std::fs::read_dir(&dir.0)
+            .expect("list")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains(".creating-"))
+            .collect();
+        assert_eq!(leftovers, Vec::<String>::new());
+        drop(store);
+        let reopened = open(&path, 1);
+        assert_eq!(reopened.load("user-1".into()).expect("load"), Some(record_bytes(1)));
     }
 }
