@@ -45,6 +45,8 @@ struct ClientBody {
     #[serde(default)]
     rotation: Option<bool>,
     #[serde(default)]
+    refresh_reuse_grace_secs: Option<u64>,
+    #[serde(default)]
     response_style: Option<ResponseStyle>,
 }
 
@@ -75,6 +77,7 @@ async fn upsert_client(State(state): State<FixtureState>, body: Bytes) -> Respon
         access_ttl_secs: body.access_ttl,
         refresh_ttl_secs: body.refresh_ttl,
         rotation: body.rotation,
+        refresh_reuse_grace_secs: body.refresh_reuse_grace_secs,
         response_style: body.response_style.unwrap_or_default(),
     });
     Json(json!({ "client_id": client_id })).into_response()

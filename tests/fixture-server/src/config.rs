@@ -73,6 +73,9 @@ pub struct ClientSpec {
     pub refresh_ttl_secs: Option<u64>,
     /// Refresh-token rotation for this client; `None` = the server's global value.
     pub rotation: Option<bool>,
+    /// Refresh-token reuse grace period for this client, in seconds; `None` = the
+    /// server's global value (see [`ServerConfig::refresh_reuse_grace_secs`]).
+    pub refresh_reuse_grace_secs: Option<u64>,
     /// Shape of successful token responses.
     pub response_style: ResponseStyle,
 }
@@ -122,6 +125,13 @@ pub struct ServerConfig {
     pub refresh_ttl_secs: u64,
     /// Global refresh-token rotation (default `true`).
     pub rotation: bool,
+    /// Global refresh-token reuse grace period in seconds (default 0: off). With
+    /// rotation, the refresh token a family most recently rotated away may be
+    /// presented again for this long after its rotation and is answered like a
+    /// normal refresh (a new access and refresh token in the same family) instead
+    /// of being treated as reuse, as Okta, Auth0 and Keycloak allow. An older
+    /// token of the family, or the same token later, is still reuse.
+    pub refresh_reuse_grace_secs: u64,
     /// Registered clients (default: [`ClientSpec::defaults`]).
     pub clients: Vec<ClientSpec>,
     /// `interval` announced by `/device_authorization`, in seconds (default 1). The
@@ -139,6 +149,7 @@ impl Default for ServerConfig {
             access_ttl_secs: DEFAULT_ACCESS_TTL_SECS,
             refresh_ttl_secs: DEFAULT_REFRESH_TTL_SECS,
             rotation: true,
+            refresh_reuse_grace_secs: 0,
             clients: ClientSpec::defaults(),
             device_interval_secs: DEFAULT_DEVICE_INTERVAL_SECS,
             device_code_ttl_secs: DEFAULT_DEVICE_CODE_TTL_SECS,
@@ -170,6 +181,7 @@ mod tests {
         let ids: Vec<_> = config.clients.iter().map(|c| c.client_id.as_str()).collect();
         assert_eq!(ids, ["public-app", "confidential-app", "m2m-client", "camel-app"]);
         assert!(config.rotation);
+        assert_eq!(config.refresh_reuse_grace_secs, 0);
         assert_eq!(config.access_ttl_secs, 3600);
         assert_eq!(config.refresh_ttl_secs, 86_400);
         assert_eq!(config.device_interval_secs, 1);

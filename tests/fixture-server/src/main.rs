@@ -36,6 +36,10 @@ struct Args {
     /// Disable refresh-token rotation: refresh responses omit refresh_token.
     #[arg(long)]
     no_rotation: bool,
+    /// Refresh-token reuse grace period: the refresh token a family rotated most
+    /// recently is answered again for this long after its rotation (0: off).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    refresh_reuse_grace_secs: u64,
     /// Add (or replace) a client using the global settings; repeatable.
     #[arg(long = "client", value_name = "ID[:SECRET]")]
     clients: Vec<String>,
@@ -83,6 +87,7 @@ fn build_state(args: &Args) -> Result<(ServerConfig, FixtureState), String> {
         access_ttl_secs: args.access_ttl,
         refresh_ttl_secs: args.refresh_ttl,
         rotation: !args.no_rotation,
+        refresh_reuse_grace_secs: args.refresh_reuse_grace_secs,
         device_interval_secs: args.device_interval,
         device_code_ttl_secs: args.device_code_ttl,
         ..ServerConfig::default()
@@ -213,6 +218,15 @@ mod tests {
             Args::try_parse_from(["x", "--device-interval", "5", "--device-code-ttl", "30"]).expect("valid flags");
         let (config, _) = build_state(&args).expect("valid config");
         assert_eq!((config.device_interval_secs, config.device_code_ttl_secs), (5, 30));
+    }
+
+    #[test]
+    fn reuse_grace_flag() {
+        let args = Args::try_parse_from(["x"]).expect("no flags");
+        assert_eq!(build_state(&args).expect("valid config").0.refresh_reuse_grace_secs, 0);
+        let args = Args::try_parse_from(["x", "--refresh-reuse-grace-secs", "30"]).expect("valid flag");
+        assert_eq!(build_state(&args).expect("valid config").0.refresh_reuse_grace_secs, 30);
+        assert!(Args::try_parse_from(["x", "--refresh-reuse-grace-secs", "-1"]).is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -63,11 +63,13 @@ impl TokenInfo {
     }
 }
 
-/// A refresh token: its grant plus whether rotation has already consumed it.
+/// A refresh token: its grant plus whether (and when) rotation consumed it.
 #[derive(Debug, Clone)]
 pub(crate) struct RefreshToken {
     pub info: TokenInfo,
     pub used: bool,
+    /// When rotation consumed it (first time only); `None` while unused.
+    pub rotated_at: Option<Instant>,
 }
 
 /// Every token descended from one authorization grant.
@@ -75,6 +77,9 @@ pub(crate) struct RefreshToken {
 pub(crate) struct Family {
     pub access: Vec<String>,
     pub refresh: Vec<String>,
+    /// The refresh token this family's latest rotation consumed: the only one
+    /// that a reuse grace period can cover.
+    pub last_rotated: Option<String>,
 }
 
 /// A pending (or redeemed) authorization code.
@@ -126,6 +131,7 @@ pub(crate) struct Effective {
     pub access_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
     pub rotation: bool,
+    pub refresh_reuse_grace_secs: u64,
     pub response_style: ResponseStyle,
 }
 
@@ -193,8 +199,14 @@ impl Registry {
             .or_default()
             .refresh
             .push(issued.value.clone());
-        self.refresh
-            .insert(issued.value.clone(), RefreshToken { info, used: false });
+        self.refresh.insert(
+            issued.value.clone(),
+            RefreshToken {
+                info,
+                used: false,
+                rotated_at: None,
+            },
+        );
         issued
     }
 
@@ -217,6 +229,31 @@ impl Registry {
             revoked: false,
             family,
         }
+    }
+
+    /// Marks the refresh token `value` of `family` used by a rotation now, and
+    /// makes it the family's most recently rotated token.
+    pub fn mark_rotated(&mut self, value: &str, family: u64) {
+        if let Some(old) = self.refresh.get_mut(value) {
+            old.used = true;
+            old.rotated_at = Some(Instant::now());
+        }
+        if let Some(f) = self.families.get_mut(&family) {
+            f.last_rotated = Some(value.to_owned());
+        }
+    }
+
+    /// Whether presenting the used refresh token `value` again falls within a
+    /// reuse grace period of `grace_secs`: it must be the token `family` rotated
+    /// most recently, rotated less than `grace_secs` ago.
+    pub fn within_reuse_grace(&self, value: &str, family: u64, grace_secs: u64, now: Instant) -> bool {
+        let is_latest = self
+            .families
+            .get(&family)
+            .and_then(|f| f.last_rotated.as_deref())
+            .is_some_and(|latest| latest == value);
+        let rotated_at = self.refresh.get(value).and_then(|rt| rt.rotated_at);
+        is_latest && rotated_at.is_some_and(|at| now.saturating_duration_since(at) < Duration::from_secs(grace_secs))
     }
 
     /// Revokes every access and refresh token of `family`.
@@ -243,6 +280,7 @@ struct Globals {
     access_ttl_secs: u64,
     refresh_ttl_secs: u64,
     rotation: bool,
+    refresh_reuse_grace_secs: u64,
     device_interval_secs: u64,
     device_code_ttl_secs: u64,
 }
@@ -274,6 +312,7 @@ impl FixtureState {
                     access_ttl_secs: config.access_ttl_secs,
                     refresh_ttl_secs: config.refresh_ttl_secs,
                     rotation: config.rotation,
+                    refresh_reuse_grace_secs: config.refresh_reuse_grace_secs,
                     device_interval_secs: config.device_interval_secs,
                     device_code_ttl_secs: config.device_code_ttl_secs,
                 },
@@ -310,6 +349,7 @@ impl FixtureState {
             access_ttl_secs: client.access_ttl_secs.unwrap_or(g.access_ttl_secs),
             refresh_ttl_secs: client.refresh_ttl_secs.unwrap_or(g.refresh_ttl_secs),
             rotation: client.rotation.unwrap_or(g.rotation),
+            refresh_reuse_grace_secs: client.refresh_reuse_grace_secs.unwrap_or(g.refresh_reuse_grace_secs),
             response_style: client.response_style,
         }
     }
@@ -474,6 +514,22 @@ mod tests {
         assert!(!r.access[&a1.value].is_usable(now));
         assert!(!r.refresh[&r1.value].info.is_usable(now));
         assert!(r.access[&a2.value].is_usable(now));
+    }
+
+    #[test]
+    fn only_the_latest_rotated_token_is_within_grace() {
+        let mut r = Registry::default();
+        let f = r.new_family();
+        let first = r.issue_refresh("c", "u", "", 60, f);
+        r.mark_rotated(&first.value, f);
+        let now = Instant::now();
+        assert!(r.within_reuse_grace(&first.value, f, 30, now));
+        assert!(!r.within_reuse_grace(&first.value, f, 0, now), "0 is off");
+        assert!(!r.within_reuse_grace(&first.value, f, 30, now + Duration::from_secs(30)));
+        let second = r.issue_refresh("c", "u", "", 60, f);
+        r.mark_rotated(&second.value, f);
+        assert!(!r.within_reuse_grace(&first.value, f, 30, now), "two rotations old");
+        assert!(r.within_reuse_grace(&second.value, f, 30, now));
     }
 
     #[test]

@@ -55,6 +55,14 @@ pub struct Stats {
     pub api_requests: u64,
     /// Those `/api/*` requests that carried an `Authorization` header.
     pub api_requests_with_authorization: u64,
+    /// Refresh requests with an already rotated refresh token that the reuse
+    /// grace period covered: answered with new tokens in the same family.
+    #[serde(default)]
+    pub refresh_reuse_within_grace: u64,
+    /// Refresh requests with an already rotated refresh token outside any grace
+    /// period: reuse, answered `invalid_grant` after revoking the family.
+    #[serde(default)]
+    pub refresh_reuse_detected: u64,
 }
 
 /// One logged token-endpoint request.
@@ -134,6 +142,14 @@ impl Recorder {
             self.log.pop_front();
         }
         self.log.push_back(TokenRequestRecord::new(headers, form));
+    }
+
+    pub fn record_refresh_reuse_within_grace(&mut self) {
+        self.stats.refresh_reuse_within_grace += 1;
+    }
+
+    pub fn record_refresh_reuse_detected(&mut self) {
+        self.stats.refresh_reuse_detected += 1;
     }
 
     pub fn record_revocation(&mut self) {

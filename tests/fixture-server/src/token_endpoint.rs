@@ -1,9 +1,10 @@
-//! `POST /token`: the `refresh_token` (with rotation and reuse detection),
+//! `POST /token`: the `refresh_token` (with rotation, reuse detection and an
+//! optional reuse grace period),
 //! `client_credentials`, `authorization_code` (PKCE S256) and device code (RFC 8628)
 //! grants, and the three response styles. Every request is counted and logged before a queued fault is
 //! applied.
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
@@ -109,8 +110,12 @@ fn refresh_grant(
         return Err(OAuthError::invalid_grant("refresh token expired"));
     }
     let family = info.family.unwrap_or_default();
-    if current.used {
+    let within_grace = current.used
+        && registry.within_reuse_grace(presented, family, settings.refresh_reuse_grace_secs, Instant::now());
+    if current.used && !within_grace {
         registry.revoke_family(family);
+        drop(registry);
+        state.recorder().record_refresh_reuse_detected();
         return Err(OAuthError::invalid_grant(REUSE_DESCRIPTION));
     }
     let access_scope = match requested_scope {
@@ -132,13 +137,19 @@ fn refresh_grant(
         Some(family),
     );
     let refresh = if settings.rotation {
-        if let Some(old) = registry.refresh.get_mut(presented) {
-            old.used = true;
+        // A token answered within its grace period keeps its first rotation
+        // time and stays the family's latest rotated token.
+        if !within_grace {
+            registry.mark_rotated(presented, family);
         }
         Some(registry.issue_refresh(&client.client_id, &info.sub, &info.scope, refresh_ttl, family))
     } else {
         None
     };
+    drop(registry);
+    if within_grace {
+        state.recorder().record_refresh_reuse_within_grace();
+    }
     Ok(Grant {
         access,
         refresh,

@@ -180,6 +180,8 @@ async fn api_requests_and_stats() {
             "introspections": 1,
             "api_requests": 4,
             "api_requests_with_authorization": 1,
+            "refresh_reuse_within_grace": 0,
+            "refresh_reuse_detected": 0,
         })
     );
     f.admin("/admin/reset-stats", json!({})).await;

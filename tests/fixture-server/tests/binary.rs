@@ -143,3 +143,71 @@ fn rejects_bad_flags() {
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn refresh_reuse_grace_flag() {
+    const VERIFIER: &str = "binary-test-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
+    let (mut child, base) = launch(&["--refresh-reuse-grace-secs", "30"]);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    let challenge = tokenkeep_fixture_server::pkce_s256(VERIFIER);
+    let redirect_uri = "http://127.0.0.1:1/callback";
+    let authorized = http
+        .get(format!("{base}/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", "public-app"),
+            ("redirect_uri", redirect_uri),
+            ("state", "s"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(authorized.status(), StatusCode::FOUND);
+    let location = url::Url::parse(authorized.headers()["location"].to_str().expect("ASCII")).expect("URL");
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
+    let token = |form: Vec<(&'static str, String)>| {
+        let request = http.post(format!("{base}/token")).form(&form);
+        async move {
+            let reply = request.send().await.expect("token request");
+            (reply.status(), reply.json::<serde_json::Value>().await.expect("JSON"))
+        }
+    };
+    let (status, signed_in) = token(vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", code),
+        ("redirect_uri", redirect_uri.into()),
+        ("code_verifier", VERIFIER.into()),
+        ("client_id", "public-app".into()),
+    ])
+    .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let rt0 = signed_in["refresh_token"].as_str().expect("refresh token").to_owned();
+    let refresh = || {
+        token(vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", rt0.clone()),
+            ("client_id", "public-app".into()),
+        ])
+    };
+    assert_eq!(refresh().await.0, StatusCode::OK);
+    let (status, again) = refresh().await;
+    assert_eq!(status, StatusCode::OK, "within the grace period: {again}");
+    let stats: serde_json::Value = reqwest::get(format!("{base}/stats"))
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(stats["refresh_reuse_within_grace"], 1);
+    drop(child.stdin.take());
+    assert!(wait_for_exit(&mut child).success());
+}

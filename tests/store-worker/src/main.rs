@@ -1,27 +1,56 @@
 //! `tokenkeep-store-worker`: one process using a tokenkeep session on a
-//! shared encrypted file store, driven by the cross-process tests.
+//! shared store (an encrypted file store, or a SQLite store), driven by the
+//! cross-process and crash tests.
 //!
 //! ```text
-//! tokenkeep-store-worker access-token  STORE_DIR KEY_HEX TOKEN_ENDPOINT CLIENT_ID
+//! tokenkeep-store-worker access-token  [--store file|sqlite] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
 //!     prints the fingerprint of a valid access token (refreshing if needed), then exits
-//! tokenkeep-store-worker refresh-loop  STORE_DIR KEY_HEX TOKEN_ENDPOINT CLIENT_ID
+//! tokenkeep-store-worker refresh-once  [--store file|sqlite] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
+//!     refreshes once with the stored tokens; prints "refreshed FINGERPRINT" (exit 0),
+//!     or "session-expired" (exit 2) when the server ended the session
+//! tokenkeep-store-worker refresh-loop  [--store file|sqlite] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
 //!     prints "ready", then refreshes again and again until killed
-//! tokenkeep-store-worker hold-lock     STORE_DIR KEY_HEX ACCOUNT
+//! tokenkeep-store-worker hold-lock     [--store file|sqlite] STORE KEY_HEX ACCOUNT
 //!     takes the store's lock on ACCOUNT, prints "locked", then sleeps until killed
 //! ```
 //!
-//! It prints fingerprints (the first 8 bytes of SHA-256, in hex), never
-//! tokens. Exit code 0 on success, 1 with a message on stderr otherwise.
+//! `STORE` is the store's directory (`--store file`, the default) or its
+//! database file (`--store sqlite`). It prints fingerprints (the first 8
+//! bytes of SHA-256, in hex), never tokens. Exit code 0 on success, 2 for an
+//! ended session (`refresh-once`), 1 with a message on stderr otherwise.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use tokenkeep::{ClientConfig, EncryptedFileStore, RefreshPolicy, TokenKeeper, TokenKeeperBuilder, TokenStore};
+use tokenkeep::{
+    ClientConfig, EncryptedFileStore, RefreshPolicy, SqliteStore, TokenKeepError, TokenKeeper, TokenKeeperBuilder,
+    TokenStore,
+};
 
 /// The account every worker uses unless told otherwise.
 const ACCOUNT: &str = "shared-account";
+
+/// Exit code of `refresh-once` when the server ended the session (`invalid_grant`).
+const EXIT_SESSION_EXPIRED: u8 = 2;
+
+/// Which kind of store the worker opens.
+#[derive(Debug, Clone, Copy)]
+enum StoreKind {
+    /// [`EncryptedFileStore`] in a directory.
+    File,
+    /// [`SqliteStore`] in a database file.
+    Sqlite,
+}
+
+/// What a command ended with, when it ended without an error.
+enum Outcome {
+    /// It did its job.
+    Done,
+    /// The server ended the session: the user has to sign in again.
+    SessionExpired,
+}
 
 fn fingerprint(token: &str) -> String {
     Sha256::digest(token.as_bytes())
@@ -41,18 +70,34 @@ fn key_from_hex(hex: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
-fn store(dir: &str, key_hex: &str) -> Result<Arc<dyn TokenStore>, String> {
-    let store = EncryptedFileStore::open(dir.to_owned(), key_from_hex(key_hex)?).map_err(|e| e.to_string())?;
-    Ok(store.as_token_store())
+fn store(kind: StoreKind, location: &str, key_hex: &str) -> Result<Arc<dyn TokenStore>, String> {
+    let key = key_from_hex(key_hex)?;
+    match kind {
+        StoreKind::File => EncryptedFileStore::open(location.to_owned(), key).map(EncryptedFileStore::as_token_store),
+        StoreKind::Sqlite => SqliteStore::open(location.to_owned(), key).map(SqliteStore::as_token_store),
+    }
+    .map_err(|e| e.to_string())
 }
 
-fn keeper(args: &[String]) -> Result<Arc<TokenKeeper>, String> {
-    let [dir, key, endpoint, client_id, ..] = args else {
-        return Err("expected STORE_DIR KEY_HEX TOKEN_ENDPOINT CLIENT_ID".into());
+/// Splits an optional leading `--store file|sqlite` off the command's arguments.
+fn store_kind(args: &[String]) -> Result<(StoreKind, &[String]), String> {
+    match args {
+        [flag, kind, rest @ ..] if flag == "--store" => match kind.as_str() {
+            "file" => Ok((StoreKind::File, rest)),
+            "sqlite" => Ok((StoreKind::Sqlite, rest)),
+            other => Err(format!("unknown store kind {other:?} (expected file or sqlite)")),
+        },
+        _ => Ok((StoreKind::File, args)),
+    }
+}
+
+fn keeper(kind: StoreKind, args: &[String]) -> Result<Arc<TokenKeeper>, String> {
+    let [location, key, endpoint, client_id, ..] = args else {
+        return Err("expected STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID".into());
     };
     TokenKeeperBuilder::new(ClientConfig::new(endpoint.clone(), client_id.clone()))
         .account_id(ACCOUNT.into())
-        .store(store(dir, key)?)
+        .store(store(kind, location, key)?)
         .policy(RefreshPolicy {
             initial_backoff_ms: 20,
             max_backoff_ms: 200,
@@ -68,41 +113,61 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
-fn run(args: &[String]) -> Result<(), String> {
-    match args.first().map(String::as_str) {
-        Some("access-token") => {
-            let keeper = keeper(&args[1..])?;
+fn run(args: &[String]) -> Result<Outcome, String> {
+    let Some((command, rest)) = args.split_first() else {
+        return Err(USAGE.into());
+    };
+    let (kind, rest) = store_kind(rest)?;
+    match command.as_str() {
+        "access-token" => {
+            let keeper = keeper(kind, rest)?;
             let token = keeper.access_token_blocking().map_err(|e| e.to_string())?;
             say(&fingerprint(&token));
-            Ok(())
+            Ok(Outcome::Done)
         }
-        Some("refresh-loop") => {
-            let keeper = keeper(&args[1..])?;
+        "refresh-once" => match keeper(kind, rest)?.refresh_blocking() {
+            Ok(tokens) => {
+                say(&format!("refreshed {}", fingerprint(&tokens.access_token())));
+                Ok(Outcome::Done)
+            }
+            Err(TokenKeepError::SessionExpired { .. }) => {
+                say("session-expired");
+                Ok(Outcome::SessionExpired)
+            }
+            Err(e) => Err(e.to_string()),
+        },
+        "refresh-loop" => {
+            let keeper = keeper(kind, rest)?;
             say("ready");
             loop {
                 keeper.refresh_blocking().map_err(|e| e.to_string())?;
             }
         }
-        Some("hold-lock") => {
-            let [_, dir, key, account, ..] = args else {
-                return Err("expected STORE_DIR KEY_HEX ACCOUNT".into());
+        "hold-lock" => {
+            let [location, key, account, ..] = rest else {
+                return Err("expected STORE KEY_HEX ACCOUNT".into());
             };
             // Keep the store (and with it the open lock file) alive until killed.
-            let store = store(dir, key)?;
+            let store = store(kind, location, key)?;
             store.lock(account.clone(), 5_000).map_err(|e| e.to_string())?;
             say("locked");
             loop {
                 std::thread::sleep(std::time::Duration::from_secs(60));
             }
         }
-        _ => Err("usage: tokenkeep-store-worker access-token|refresh-loop|hold-lock ...".into()),
+        _ => Err(USAGE.into()),
     }
 }
+
+/// The one-line usage message.
+const USAGE: &str =
+    "usage: tokenkeep-store-worker access-token|refresh-once|refresh-loop|hold-lock [--store file|sqlite] ...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::SessionExpired) => ExitCode::from(EXIT_SESSION_EXPIRED),
         Err(message) => {
             eprintln!("tokenkeep-store-worker: {message}");
             ExitCode::FAILURE

@@ -1,7 +1,11 @@
 //! Helpers of the cross-process tests: a fixture server, a store directory
 //! with its key, and a record of expired tokens the workers must refresh.
+//! [`kill_rounds`] kills a rotating worker again and again and counts the
+//! sessions that died of it.
 
 #![allow(dead_code)]
+
+pub mod kill_rounds;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -103,6 +107,20 @@ pub fn refresh_requests(server: &RunningServer) -> u64 {
             .await
             .expect("json");
         stats["token_requests"]["refresh_token"].as_u64().expect("count")
+    })
+}
+
+/// `(refresh_reuse_within_grace, refresh_reuse_detected)` from `GET /stats`.
+pub fn reuse_counters(server: &RunningServer) -> (u64, u64) {
+    runtime().block_on(async {
+        let stats: serde_json::Value = reqwest::get(server.url("/stats"))
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("json");
+        let count = |name: &str| stats[name].as_u64().unwrap_or_else(|| panic!("no {name} in {stats}"));
+        (count("refresh_reuse_within_grace"), count("refresh_reuse_detected"))
     })
 }
 
