@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use support::*;
@@ -17,28 +16,6 @@ const ACCOUNT: &str = "user-42";
 
 fn key(byte: u8) -> Vec<u8> {
     vec![byte; 32]
-}
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        TempDir(std::env::temp_dir().join(format!(
-            "tokenkeep-it-{tag}-{}-{}",
-            std::process::id(),
-            rand::random::<u64>()
-        )))
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn keeper(

@@ -276,3 +276,95 @@ pub async fn concurrent_access_tokens(
 pub fn json_body(response: &tokenkeep::HttpResponse) -> Value {
     serde_json::from_slice(&response.body).unwrap_or(json!(null))
 }
+
+/// A store that fails saves on demand (a full disk, a read-only directory,
+/// a locked Keychain) and otherwise passes everything to `inner`, whose
+/// locks, loads and deletes it uses as they are.
+pub struct FailingSaves {
+    pub inner: Arc<dyn tokenkeep::TokenStore>,
+    pass_first: std::sync::atomic::AtomicU32,
+    fail_next: std::sync::atomic::AtomicU32,
+}
+
+impl FailingSaves {
+    pub fn new(inner: Arc<dyn tokenkeep::TokenStore>) -> Arc<Self> {
+        Arc::new(FailingSaves {
+            inner,
+            pass_first: Default::default(),
+            fail_next: Default::default(),
+        })
+    }
+
+    /// Makes the next `n` saves fail (`u32::MAX`: until told otherwise).
+    pub fn fail_next_saves(&self, n: u32) {
+        self.fail_after(0, n);
+    }
+
+    /// Lets the next `passes` saves through, then fails `failures`.
+    pub fn fail_after(&self, passes: u32, failures: u32) {
+        use std::sync::atomic::Ordering;
+        self.fail_next.store(failures, Ordering::SeqCst);
+        self.pass_first.store(passes, Ordering::SeqCst);
+    }
+}
+
+impl tokenkeep::TokenStore for FailingSaves {
+    fn load(&self, key: String) -> Result<Option<Vec<u8>>, tokenkeep::StoreError> {
+        self.inner.load(key)
+    }
+    fn save(&self, key: String, record: Vec<u8>) -> Result<(), tokenkeep::StoreError> {
+        use std::sync::atomic::Ordering;
+        let take = |counter: &std::sync::atomic::AtomicU32| {
+            counter
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        };
+        if !take(&self.pass_first) && take(&self.fail_next) {
+            return Err(tokenkeep::StoreError::Io {
+                message: "No space left on device (os error 28) (simulated)".into(),
+            });
+        }
+        self.inner.save(key, record)
+    }
+    fn delete(&self, key: String) -> Result<(), tokenkeep::StoreError> {
+        self.inner.delete(key)
+    }
+    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), tokenkeep::StoreError> {
+        self.inner.lock(key, timeout_ms)
+    }
+    fn unlock(&self, key: String) -> Result<(), tokenkeep::StoreError> {
+        self.inner.unlock(key)
+    }
+}
+
+/// A fresh directory under the system temp dir (created lazily by the
+/// stores), removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        TempDir(std::env::temp_dir().join(format!(
+            "tokenkeep-it-{tag}-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        )))
+    }
+
+    /// A path inside the directory, as the stores take it.
+    pub fn path(&self, name: &str) -> String {
+        self.0.join(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `GET /stats` field `name` as a number.
+pub async fn stat(fixture: &Fixture, name: &str) -> u64 {
+    fixture.stats().await[name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("stats field {name}"))
+}
