@@ -48,6 +48,7 @@ mod config;
 mod deadline;
 mod device;
 mod endpoint;
+mod http_client;
 mod error;
 mod http_exchange;
 mod keeper;

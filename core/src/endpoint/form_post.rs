@@ -82,6 +82,7 @@ pub(crate) async fn post_form(
     loop {
         let mut request = http
             .post(url.clone())
+            .timeout(policy.request_timeout())
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(ACCEPT, "application/json")
             .body(body.expose().to_owned());
