@@ -103,6 +103,11 @@ impl DeviceAuthorization {
         self.started.elapsed() >= Duration::from_secs(self.expires_in_secs)
     }
 
+    /// How long the device code is still valid.
+    pub(crate) fn time_left(&self) -> Duration {
+        Duration::from_secs(self.expires_in_secs).saturating_sub(self.started.elapsed())
+    }
+
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
     }

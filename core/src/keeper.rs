@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
+use crate::deadline;
 use crate::device::DeviceAuthorization;
 use crate::error::{Error, TokenKeepError};
 use crate::http_exchange::{HttpRequest, HttpResponse};
@@ -49,12 +51,15 @@ where
     runtime::spawn(work).await.map_err(Into::into)
 }
 
-fn blocking<T, F>(work: F) -> Result<T, TokenKeepError>
+/// Runs `work` on the runtime and waits for it at most `deadline` (see
+/// [`crate::deadline`]): a blocking call never waits forever, even in a
+/// forked child or behind a server that never answers.
+fn blocking<T, F>(deadline: Duration, work: F) -> Result<T, TokenKeepError>
 where
     F: Future<Output = Result<T, Error>> + Send + 'static,
     T: Send + 'static,
 {
-    runtime::block_on(work).map_err(Into::into)
+    runtime::block_on(deadline, work).map_err(Into::into)
 }
 
 fn access_token_of(tokens: Arc<TokenSet>) -> String {
@@ -79,7 +84,7 @@ impl TokenKeeper {
         if let Some(answer) = self.session.try_fresh(0) {
             return answer.map(access_token_of).map_err(Into::into);
         }
-        blocking(self.session.clone().valid_tokens(0)).map(access_token_of)
+        blocking(self.token_call(), self.session.clone().valid_tokens(0)).map(access_token_of)
     }
 
     /// A valid access token with the time it may be cached for (see
@@ -97,7 +102,7 @@ impl TokenKeeper {
     pub fn access_token_lease_blocking(&self) -> Result<Arc<TokenLease>, TokenKeepError> {
         let tokens = match self.session.try_fresh(0) {
             Some(answer) => answer?,
-            None => blocking(self.session.clone().valid_tokens(0))?,
+            None => blocking(self.token_call(), self.session.clone().valid_tokens(0))?,
         };
         Ok(self.lease(tokens))
     }
@@ -110,7 +115,10 @@ impl TokenKeeper {
 
     /// Blocking [`valid_tokens`](Self::valid_tokens).
     pub fn valid_tokens_blocking(&self, min_ttl_secs: u64) -> Result<Arc<TokenSet>, TokenKeepError> {
-        blocking(self.session.clone().valid_tokens(secs_to_ms(min_ttl_secs)))
+        blocking(
+            self.token_call(),
+            self.session.clone().valid_tokens(secs_to_ms(min_ttl_secs)),
+        )
     }
 
     /// Refreshes now (or joins the refresh in flight) and returns the result.
@@ -124,7 +132,7 @@ impl TokenKeeper {
 
     /// Blocking [`refresh`](Self::refresh).
     pub fn refresh_blocking(&self) -> Result<Arc<TokenSet>, TokenKeepError> {
-        blocking(self.session.clone().refresh())
+        blocking(self.token_call(), self.session.clone().refresh())
     }
 
     /// After an API answered HTTP 401 to `rejected_access_token`: refreshes
@@ -143,6 +151,7 @@ impl TokenKeeper {
     /// Blocking [`refresh_if_rejected`](Self::refresh_if_rejected).
     pub fn refresh_if_rejected_blocking(&self, rejected_access_token: String) -> Result<Arc<TokenSet>, TokenKeepError> {
         blocking(
+            self.token_call(),
             self.session
                 .clone()
                 .refresh_after_rejected_token(Secret::new(rejected_access_token)),
@@ -169,7 +178,10 @@ impl TokenKeeper {
 
     /// Blocking [`send`](Self::send).
     pub fn send_blocking(&self, request: HttpRequest) -> Result<HttpResponse, TokenKeepError> {
-        blocking(self.session.clone().send(request))
+        blocking(
+            deadline::send(self.session.policy()),
+            self.session.clone().send(request),
+        )
     }
 
     /// Logs out: forgets the tokens here and in the store, then revokes them
@@ -181,7 +193,7 @@ impl TokenKeeper {
 
     /// Blocking [`logout`](Self::logout).
     pub fn logout_blocking(&self) -> Result<bool, TokenKeepError> {
-        blocking(self.session.clone().logout())
+        blocking(self.token_call(), self.session.clone().logout())
     }
 
     /// Starts a sign-in: the URL to open, with PKCE and `state`.
@@ -212,7 +224,10 @@ impl TokenKeeper {
         callback_url: String,
     ) -> Result<Arc<TokenSet>, TokenKeepError> {
         let code = code_from_callback(&callback_url, &request.state())?;
-        blocking(self.session.clone().exchange_code(code, request.verifier().clone()))
+        blocking(
+            self.token_call(),
+            self.session.clone().exchange_code(code, request.verifier().clone()),
+        )
     }
 
     /// Exchanges an authorization code with its PKCE verifier (for apps that
@@ -229,6 +244,7 @@ impl TokenKeeper {
     /// Blocking [`exchange_code`](Self::exchange_code).
     pub fn exchange_code_blocking(&self, code: String, code_verifier: String) -> Result<Arc<TokenSet>, TokenKeepError> {
         blocking(
+            self.token_call(),
             self.session
                 .clone()
                 .exchange_code(Secret::new(code), Secret::new(code_verifier)),
@@ -244,7 +260,7 @@ impl TokenKeeper {
 
     /// Blocking [`start_device_authorization`](Self::start_device_authorization).
     pub fn start_device_authorization_blocking(&self) -> Result<Arc<DeviceAuthorization>, TokenKeepError> {
-        blocking(self.session.clone().start_device_authorization())
+        blocking(self.token_call(), self.session.clone().start_device_authorization())
     }
 
     /// Polls until the user approves the device sign-in, then stores the
@@ -262,7 +278,8 @@ impl TokenKeeper {
         &self,
         device: Arc<DeviceAuthorization>,
     ) -> Result<Arc<TokenSet>, TokenKeepError> {
-        blocking(self.session.clone().complete_device_authorization(device))
+        let deadline = deadline::device_polling(self.session.policy(), &device);
+        blocking(deadline, self.session.clone().complete_device_authorization(device))
     }
 
     /// Hands over tokens obtained elsewhere; they are stored and used from now on.
@@ -335,6 +352,11 @@ impl TokenKeeper {
 }
 
 impl TokenKeeper {
+    /// The deadline of a blocking call that makes one token endpoint call.
+    fn token_call(&self) -> Duration {
+        deadline::token_call(self.session.policy())
+    }
+
     fn lease(&self, tokens: Arc<TokenSet>) -> Arc<TokenLease> {
         Arc::new(TokenLease::new(tokens, self.session.now_ms(), self.session.policy()))
     }

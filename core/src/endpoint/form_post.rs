@@ -76,7 +76,7 @@ pub(crate) async fn post_form(
     let request = FormRequest::new(url, config, client_secret, params);
     let mut failures: u32 = 0;
     loop {
-        let error = match request.send_once(http, sent_secrets).await {
+        let error = match request.send_once(http, policy, sent_secrets).await {
             Ok(response) => return Ok(response),
             Err(error) => error,
         };
@@ -134,9 +134,15 @@ impl<'a> FormRequest<'a> {
     /// Sends the request once. A complete answer that is a success or a
     /// non-transient error is `Ok`; a transport failure or a transient
     /// status is `Err`.
-    async fn send_once(&self, http: &reqwest::Client, sent_secrets: &[&Secret]) -> Result<FormResponse, Error> {
+    async fn send_once(
+        &self,
+        http: &reqwest::Client,
+        policy: &RefreshPolicy,
+        sent_secrets: &[&Secret],
+    ) -> Result<FormResponse, Error> {
         let mut request = http
             .post(self.url.clone())
+            .timeout(policy.request_timeout())
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(ACCEPT, "application/json")
             .body(self.body.expose().to_owned());

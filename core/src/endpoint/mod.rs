@@ -13,7 +13,8 @@
 //! authenticated per the configured [`ClientAuthMethod`](crate::ClientAuthMethod)
 //! and retried on transient failures (see [`form_post`]). Redirects from the
 //! token endpoint are not followed: a token request is never replayed to
-//! another URL.
+//! another URL. The HTTP client is the process's shared one
+//! ([`crate::http_client`]), rebuilt in a forked child.
 //!
 //! A caveat worth knowing: when a refresh request times out after the server
 //! processed it, the server has already rotated the refresh token, and the
@@ -34,6 +35,7 @@ use crate::clock::Clock;
 use crate::config::ValidatedConfig;
 use crate::device::DeviceAuthorization;
 use crate::error::Error;
+use crate::http_client::{self, SharedClient};
 use crate::policy::RefreshPolicy;
 use crate::secret::Secret;
 use crate::token_response::parse_token_response;
@@ -47,7 +49,7 @@ pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:dev
 
 /// Sends grants to one client's token endpoint.
 pub(crate) struct TokenEndpoint {
-    http: reqwest::Client,
+    http: SharedClient,
     config: Arc<ValidatedConfig>,
     client_secret: Option<Secret>,
     policy: RefreshPolicy,
@@ -61,13 +63,7 @@ impl TokenEndpoint {
         policy: RefreshPolicy,
         clock: Clock,
     ) -> Result<Self, Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(policy.connect_timeout())
-            .timeout(policy.request_timeout())
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tokenkeep/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::configuration(format!("could not build the HTTP client: {e}")))?;
+        let http = SharedClient::new(&http_client::TOKEN_ENDPOINT, policy.connect_timeout())?;
         Ok(TokenEndpoint {
             http,
             config,
@@ -197,7 +193,7 @@ impl TokenEndpoint {
             secrets.push(s);
         }
         form_post::post_form(
-            &self.http,
+            &self.http.get()?,
             url,
             &self.config,
             self.client_secret.as_ref(),

@@ -20,6 +20,7 @@ use url::Url;
 use super::Session;
 use crate::config::{origin_of, secure_url};
 use crate::error::{transport_error, Error};
+use crate::http_client::{ClientKind, SharedClient};
 use crate::http_exchange::{HttpHeader, HttpRequest, HttpResponse};
 use crate::policy::RefreshPolicy;
 use crate::token_set::TokenSet;
@@ -27,18 +28,19 @@ use crate::token_set::TokenSet;
 /// The most redirects one authorized request follows.
 const MAX_REDIRECTS: usize = 10;
 
-/// The HTTP client for API requests: follows up to [`MAX_REDIRECTS`]
+/// The HTTP clients for API requests: follow up to [`MAX_REDIRECTS`]
 /// redirects; reqwest removes `Authorization` when a redirect changes
 /// scheme, host or port, and the policy below refuses to follow a redirect
 /// from HTTPS to plain HTTP.
-pub(crate) fn api_client(policy: &RefreshPolicy) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
-        .connect_timeout(policy.connect_timeout())
-        .timeout(policy.request_timeout())
-        .redirect(Policy::custom(follow_redirect))
-        .user_agent(concat!("tokenkeep/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::configuration(format!("could not build the HTTP client: {e}")))
+static API: ClientKind = ClientKind {
+    name: "API",
+    redirects: || Policy::custom(follow_redirect),
+};
+
+/// The session's handle to the process's shared API client
+/// ([`crate::http_client`]); the request timeout is set per request.
+pub(crate) fn api_client(policy: &RefreshPolicy) -> Result<SharedClient, Error> {
+    SharedClient::new(&API, policy.connect_timeout())
 }
 
 fn follow_redirect(attempt: Attempt<'_>) -> reqwest::redirect::Action {
@@ -101,7 +103,11 @@ impl Session {
         request: &HttpRequest,
         tokens: &TokenSet,
     ) -> Result<HttpResponse, Error> {
-        let mut builder = self.api_http.request(method.clone(), url.clone());
+        let mut builder = self
+            .api_http
+            .get()?
+            .request(method.clone(), url.clone())
+            .timeout(self.policy.request_timeout());
         for header in &request.headers {
             if header.name.eq_ignore_ascii_case(AUTHORIZATION.as_str()) {
                 continue;

@@ -124,7 +124,7 @@ pub(crate) struct Session {
     clock: Clock,
     endpoint: TokenEndpoint,
     store: Arc<dyn TokenStore>,
-    api_http: reqwest::Client,
+    api_http: crate::http_client::SharedClient,
     current: RwLock<Current>,
     writer: Mutex<()>,
     flight: Arc<SingleFlight>,
@@ -561,7 +561,8 @@ mod tests {
         let Lookup::Wait { seen_generation } = session.lookup(0) else {
             panic!("the token is expired")
         };
-        crate::runtime::block_on(session.clone().refresh()).expect("someone else's refresh");
+        crate::runtime::block_on(std::time::Duration::from_secs(30), session.clone().refresh())
+            .expect("someone else's refresh");
         let before = state.stats().token_requests.refresh_token;
         let late = futures::executor::block_on(session.start_refresh(Some(seen_generation))).expect("late caller");
         assert_eq!(state.stats().token_requests.refresh_token, before, "no second refresh");

@@ -28,6 +28,18 @@
 //! it would let two holders lock two different files of the same name. They
 //! are empty, one per account that was ever locked.
 //!
+//! After `fork()`: the child inherits the parent's descriptors, and with
+//! them the parent's open file descriptions, so a lock the parent holds at
+//! the moment of the fork is shared, not copied. The child's own `lock`
+//! opens the file anew (a new description) and waits, bounded, until the
+//! parent unlocks (`flock(LOCK_UN)` on the shared description releases it
+//! for both), then re-reads the store and adopts the parent's refresh: the
+//! same path as any two processes, and no second refresh. Nothing changes
+//! for the parent. One corner: if the parent dies while holding the lock,
+//! the child's inherited copy of the descriptor (sitting in the inherited
+//! `held` map) keeps the lock alive until the child exits; the child's
+//! refreshes then fail with `LockTimeout`, never hang.
+//!
 //! Caveats: advisory locks only bind processes that take them (tokenkeep's
 //! stores always do); some network file systems implement them poorly or
 //! not at all (a lock error then says so), so keep stores on a local disk.

@@ -4,20 +4,29 @@
 //! tests. Its lock is an in-process lock per key, so several sessions of one
 //! account in one process still refresh one at a time. Records are zeroized
 //! when replaced or dropped.
+//!
+//! After `fork()` the child has a copy of the records and of the lock table,
+//! but not of the parent's threads: a key a parent thread had locked (a
+//! refresh in flight) would stay locked in the child until the lock timeout,
+//! on every attempt. So each lock remembers the process that took it, and a
+//! lock taken by another process counts as free. (The copy is the child's
+//! own: parent and child no longer share records, so nothing is lost.)
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use zeroize::Zeroizing;
 
 use super::{StoreError, TokenStore};
+use crate::per_process::current_pid;
 
 /// An in-memory [`TokenStore`].
 #[derive(Default)]
 pub struct MemoryStore {
     records: Mutex<HashMap<String, Zeroizing<Vec<u8>>>>,
-    locked: Mutex<HashSet<String>>,
+    /// Locked keys, with the id of the process that locked each.
+    locked: Mutex<HashMap<String, u32>>,
     released: Condvar,
 }
 
@@ -35,6 +44,26 @@ impl MemoryStore {
     /// Whether it holds no record.
     pub fn is_empty(&self) -> bool {
         self.records.lock().is_empty()
+    }
+}
+
+impl MemoryStore {
+    /// Takes the lock on `key` for process `pid`, waiting at most
+    /// `timeout_ms` for a holder in the same process.
+    fn lock_as(&self, pid: u32, key: String, timeout_ms: u64) -> Result<(), StoreError> {
+        let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+        let held_here = |locked: &HashMap<String, u32>| locked.get(&key) == Some(&pid);
+        let mut locked = self.locked.lock();
+        while held_here(&locked) {
+            if self.released.wait_until(&mut locked, deadline).timed_out() && held_here(&locked) {
+                return Err(StoreError::LockTimeout {
+                    message: format!("waited {timeout_ms} ms for the lock on key `{key}` in the memory store"),
+                });
+            }
+        }
+        // Free, or held by a thread of the parent process, which is not here.
+        locked.insert(key, pid);
+        Ok(())
     }
 }
 
@@ -60,17 +89,7 @@ impl TokenStore for MemoryStore {
     }
 
     fn lock(&self, key: String, timeout_ms: u64) -> Result<(), StoreError> {
-        let deadline = Instant::now() + Duration::from_millis(timeout_ms);
-        let mut locked = self.locked.lock();
-        while locked.contains(&key) {
-            if self.released.wait_until(&mut locked, deadline).timed_out() && locked.contains(&key) {
-                return Err(StoreError::LockTimeout {
-                    message: format!("waited {timeout_ms} ms for the lock on key `{key}` in the memory store"),
-                });
-            }
-        }
-        locked.insert(key);
-        Ok(())
+        self.lock_as(current_pid(), key, timeout_ms)
     }
 
     fn unlock(&self, key: String) -> Result<(), StoreError> {
@@ -95,5 +114,22 @@ mod tests {
         store.lock("other".into(), 10).expect("another key is free");
         store.unlock("k".into()).expect("unlock");
         store.lock("k".into(), 10).expect("free again");
+    }
+
+    #[test]
+    fn a_lock_held_by_the_parent_process_does_not_block_a_forked_child() {
+        let store = MemoryStore::new();
+        let (parent, child) = (1, 2);
+        store.lock_as(parent, "k".into(), 10).expect("the parent locks");
+        store
+            .lock_as(child, "k".into(), 5_000)
+            .expect("free at once in the child: the parent's thread is not there");
+        assert!(
+            matches!(
+                store.lock_as(child, "k".into(), 20),
+                Err(StoreError::LockTimeout { .. })
+            ),
+            "the child's own lock excludes the child's other callers"
+        );
     }
 }
