@@ -24,10 +24,11 @@ Example::
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
-from ._errors import translated
+from ._errors import translate, translated
 from ._listener import (
     CallbackListener,
     RefreshFailedCallback,
@@ -402,6 +403,22 @@ class Keeper:
         return self.core.tokens()
 
     @property
+    def has_unsaved_tokens(self) -> bool:
+        """Whether the tokens in memory are newer than the store's copy: a
+        refresh succeeded but storing its tokens failed (disk full, a locked
+        keyring). They are served, and the core keeps trying to store them;
+        :meth:`flush` tries now."""
+        return self.core.has_unsaved_tokens()
+
+    @translated
+    def flush(self) -> None:
+        """Stores tokens held only in memory now (see :attr:`has_unsaved_tokens`).
+
+        Does nothing when nothing is pending; raises :class:`StorageError`
+        when the store still fails. :meth:`close` and interpreter exit call it."""
+        self.core.flush()
+
+    @property
     def state(self) -> _ffi.SessionState:
         """The session's :class:`tokenkeep.SessionState` now."""
         return self.core.state()
@@ -439,8 +456,18 @@ class Keeper:
     # -- lifetime -------------------------------------------------------------
 
     def close(self) -> None:
-        """Releases the session: mutes listeners, drops the cached token and
-        the core object. Does not log out. Idempotent."""
+        """Releases the session: stores tokens held only in memory (see
+        :meth:`flush`; a failure is logged on the ``tokenkeep`` logger, and the
+        core tries once more as it is freed), mutes listeners, drops the
+        cached token and the core object. Does not log out. Idempotent."""
+        core = self._core
+        if core is not None and core.has_unsaved_tokens():
+            try:
+                core.flush()
+            except Exception as error:  # noqa: BLE001 - closing must not raise
+                logging.getLogger("tokenkeep").warning(
+                    "tokens held only in memory could not be stored at close: %s", translate(error)
+                )
         for listener in self._listeners:
             listener.mute()
         self._cache.invalidate()
