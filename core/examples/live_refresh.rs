@@ -5,7 +5,9 @@
 //! about 12 seconds with proactive refresh on: every second it calls the
 //! protected API through the session and prints the session state, and the
 //! listener prints each event as it happens. At the end it logs out, which
-//! revokes the tokens at the server.
+//! revokes the tokens at the server. tokenkeep's own log lines (INFO and
+//! above: a failed refresh would show as a WARN) are printed through a plain
+//! `tracing_subscriber` fmt subscriber, as in any Rust app.
 //!
 //! Run: `cargo run -p tokenkeep --example live_refresh`
 
@@ -18,6 +20,10 @@ use tokenkeep::{
     ClientConfig, HttpRequest, RefreshFailure, RefreshPolicy, SessionListener, TokenKeeperBuilder, TokensChanged,
 };
 use tokenkeep_fixture_server::{spawn, ClientSpec, ServerConfig};
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Prints events with the time since start.
 struct PrintingListener {
@@ -69,6 +75,11 @@ fn fingerprint(token: &str) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer())
+        .with(Targets::new().with_target("tokenkeep", Level::INFO))
+        .init();
+
     let server = spawn(ServerConfig {
         clients: vec![ClientSpec {
             access_ttl_secs: Some(5),

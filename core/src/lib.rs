@@ -35,6 +35,7 @@
 //! * [`ClientConfig`], [`RefreshPolicy`], [`ResponseMapping`]: configuration.
 //! * [`TokenStore`], [`MemoryStore`], [`EncryptedFileStore`], [`SqliteStore`]: where tokens live between runs.
 //! * [`SessionListener`]: events for the app.
+//! * [`LogSink`], [`set_log_sink`]: tokenkeep's log lines for a binding's logging (Rust apps use a `tracing` subscriber).
 //! * [`TokenKeepError`]: every failure, grouped by what to do about it.
 //! * [`ManualClock`]: time travel for tests.
 
@@ -47,12 +48,14 @@ mod clock;
 mod config;
 mod deadline;
 mod device;
+mod dispatch;
 mod endpoint;
 mod error;
 mod http_client;
 mod http_exchange;
 mod keeper;
 mod listener;
+mod log_bridge;
 mod per_process;
 mod pkce;
 mod policy;
@@ -73,6 +76,7 @@ pub use error::TokenKeepError;
 pub use http_exchange::{HttpHeader, HttpRequest, HttpResponse};
 pub use keeper::TokenKeeper;
 pub use listener::{flush_listener_events, ChangeReason, RefreshFailure, SessionListener, TokensChanged};
+pub use log_bridge::{clear_log_sink, set_log_level, set_log_sink, LogLevel, LogRecord, LogSink};
 pub use pkce::AuthorizationRequest;
 pub use policy::{RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION};
 pub use secret::Secret;

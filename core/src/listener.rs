@@ -3,18 +3,19 @@
 //! Three events matter to an app: tokens changed (persist them elsewhere,
 //! update analytics), the session expired (go to sign-in; told once per
 //! session end), and a refresh failed transiently (show "offline", retry
-//! later). Listeners are called on one tokenkeep-owned dispatch thread, in
-//! order, never while tokenkeep holds a lock and never on the threads that
-//! refresh, so a slow or failing listener cannot stall a refresh. A listener
-//! that panics (or throws, in a binding) is isolated; the others still run.
+//! later). Listeners are called on one tokenkeep-owned dispatch thread
+//! (module `dispatch`, shared with log records), in order, never while
+//! tokenkeep holds a lock and never on the threads that refresh, so a slow
+//! or failing listener cannot stall a refresh. A listener that panics (or
+//! throws, in a binding) is isolated; the others still run.
 //! No event carries a credential: read them from the session if needed.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
 
-use once_cell::sync::Lazy;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
+
+use crate::dispatch;
 
 /// Why a session's tokens changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -76,42 +77,14 @@ pub trait SessionListener: Send + Sync {
     fn on_refresh_failed(&self, failure: RefreshFailure);
 }
 
-type Job = Box<dyn FnOnce() + Send>;
-
-/// The dispatch thread shared by all sessions, started on first use.
-static DISPATCH: Lazy<Mutex<Option<Sender<Job>>>> = Lazy::new(|| {
-    let (sender, receiver) = channel::<Job>();
-    let started = std::thread::Builder::new()
-        .name("tokenkeep-events".into())
-        .spawn(move || {
-            while let Ok(job) = receiver.recv() {
-                if catch_unwind(AssertUnwindSafe(job)).is_err() {
-                    tracing::warn!("a session listener panicked; the event was dropped for that listener");
-                }
-            }
-        });
-    Mutex::new(started.ok().map(|_| sender))
-});
-
 /// Waits until every event queued so far has been delivered, at most
 /// `timeout_ms`; returns whether it was. Language layers call it before
 /// their runtime shuts down (Python's `atexit`), so no listener is called
-/// into a half-torn-down interpreter.
+/// into a half-torn-down interpreter. Log records for a
+/// [`LogSink`](crate::LogSink) go through the same thread and are drained too.
 #[uniffi::export]
 pub fn flush_listener_events(timeout_ms: u64) -> bool {
-    let (done, delivered) = std::sync::mpsc::sync_channel::<()>(1);
-    let job: Job = Box::new(move || {
-        let _ = done.send(());
-    });
-    let Some(sender) = DISPATCH.lock().clone() else {
-        return true;
-    };
-    if sender.send(job).is_err() {
-        return true;
-    }
-    delivered
-        .recv_timeout(std::time::Duration::from_millis(timeout_ms))
-        .is_ok()
+    dispatch::flush(std::time::Duration::from_millis(timeout_ms))
 }
 
 /// One session's listeners.
@@ -130,20 +103,11 @@ impl Listeners {
         if listeners.is_empty() {
             return;
         }
-        let job: Job = Box::new(move || {
+        dispatch::queue(Box::new(move || {
             for listener in &listeners {
                 let _ = catch_unwind(AssertUnwindSafe(|| event(listener)));
             }
-        });
-        let sender = DISPATCH.lock().clone();
-        match sender {
-            Some(sender) => {
-                if let Err(returned) = sender.send(job) {
-                    (returned.0)();
-                }
-            }
-            None => job(),
-        }
+        }));
     }
 
     pub(crate) fn tokens_changed(&self, event: TokensChanged) {

@@ -25,6 +25,8 @@ user must sign in again. No token appears in any message or ``repr``.
 * :class:`TokenStore`, :class:`KeyringStore`, :func:`memory_store`: stores.
 * :class:`TokenKeepError` and its subclasses: every failure, by what to do.
 * :class:`ManualClock`: time travel for tests.
+* Logging: the core's log lines go to logger ``tokenkeep`` (see
+  :func:`sync_log_level` after changing its level).
 
 The objects below that come from the generated bindings (``TokenSet``,
 ``RefreshPolicy``, ``SessionState``, ...) are re-exported unchanged.
@@ -44,6 +46,8 @@ from ._errors import (
     TransientError,
 )
 from ._keeper import Keeper
+from ._logging import install as _install_log_sink
+from ._logging import sync_log_level
 from ._stores import KeyringStore, StoreError, TokenStore
 from ._uniffi.tokenkeep import (
     AuthorizationRequest,
@@ -65,6 +69,8 @@ from ._uniffi.tokenkeep import (
     camel_case_response_mapping,
     memory_store,
 )
+
+_install_log_sink()
 
 try:
     __version__: str = _metadata.version("tokenkeep")
@@ -107,5 +113,7 @@ __all__ = [
     "DeviceAuthorization",
     "HttpResponse",
     "HttpHeader",
+    # logging
+    "sync_log_level",
     "__version__",
 ]
