@@ -73,6 +73,7 @@ class TokenSession @Throws(TokenKeepException::class) @JvmOverloads constructor(
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default + CoroutineName("tokenkeep"))
 
     init {
+        TokenKeepLogging.install()
         if (cacheTokens) keeper.addListener(CacheInvalidator(cache))
     }
 
