@@ -56,9 +56,9 @@ def test_an_unreachable_server_is_transient():
         client_id="app",
         policy=tokenkeep.RefreshPolicy(max_retries=0),
     )
-    keeper.set_tokens("at_unreachable", "rt_unreachable", expires_in=0)
+    keeper.set_tokens("at_unreachable", "rt_unreachable", expires_in=3600)
     with pytest.raises(tokenkeep.TransientError) as caught:
-        keeper.access_token()
+        keeper.refresh()
     assert caught.value.retry_after is None
     keeper.close()
 

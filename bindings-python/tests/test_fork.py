@@ -96,6 +96,25 @@ def test_a_forked_child_refreshes_with_the_keeper_its_parent_built_and_used(
     assert "VALID" in answer["state"]
 
 
+def test_a_forked_child_runs_its_own_background_refresher(
+    server: FixtureServer, make_keeper: Callable[..., tokenkeep.Keeper]
+) -> None:
+    clock = tokenkeep.ManualClock()
+    keeper = make_keeper(clock=clock, policy=tokenkeep.RefreshPolicy(proactive_refresh=True))
+    keeper.set_token_response(server.sign_in())
+    keeper.access_token()  # the parent's runtime and background refresher run
+
+    def child() -> Dict[str, Any]:
+        keeper.refresh()  # the child's first refresh starts its own refresher
+        # Into the refresh-ahead window: the child's refresher refreshes
+        # without any call (the parent's clock did not move).
+        clock.advance_secs(3570)
+        eventually("the child's background refresher refreshed", lambda: server.refresh_requests() == 2)
+        return {"refreshes": server.refresh_requests()}
+
+    assert in_child(child)["refreshes"] == 2
+
+
 # multiprocessing pickles the task function by name; the keeper it uses is
 # inherited through fork, as gunicorn workers inherit a preloaded app's.
 _POOL_KEEPER: Optional[tokenkeep.Keeper] = None

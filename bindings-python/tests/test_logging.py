@@ -50,7 +50,7 @@ def test_a_transient_refresh_failure_logs_a_warning_without_tokens(server, make_
 
     warnings = _refresh_warnings(caplog.records, "py-log-warn")
     assert len(warnings) == 1, [r.getMessage() for r in caplog.records]
-    assert warnings[0].name == "tokenkeep.session"
+    assert warnings[0].name == "tokenkeep.session.refresh"
     assert "503" in warnings[0].tokenkeep_fields
     secrets = [tokens.access_token(), tokens.refresh_token()]
     for record in caplog.records:
@@ -93,9 +93,9 @@ logging.basicConfig(level=logging.DEBUG, stream=sys.stdout)
 import tokenkeep
 policy = tokenkeep.RefreshPolicy(max_retries=0)
 keeper = tokenkeep.Keeper(token_endpoint="http://127.0.0.1:9/token", client_id="app", policy=policy)
-keeper.set_tokens("at_exit_test", "rt_exit_test", expires_in=0)
+keeper.set_tokens("at_exit_test", "rt_exit_test", expires_in=3600)
 try:
-    keeper.access_token()
+    keeper.refresh()
 except tokenkeep.TransientError:
     pass
 """
@@ -105,6 +105,6 @@ def test_exiting_right_after_a_logged_failure_is_clean():
     run = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, (run.returncode, run.stderr)
     assert "FATAL" not in run.stderr
-    assert "WARNING:tokenkeep.session:token refresh failed" in run.stdout, run.stdout
+    assert "WARNING:tokenkeep.session.refresh:token refresh failed" in run.stdout, run.stdout
     assert "at_exit_test" not in run.stdout + run.stderr
     assert "rt_exit_test" not in run.stdout + run.stderr

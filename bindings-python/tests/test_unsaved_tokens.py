@@ -11,6 +11,8 @@ one in the store), and the tokens reach the store on ``flush()`` and on
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -95,3 +97,52 @@ def test_a_failing_python_store_loses_no_session(server, make_keeper):
     store.failing = False
     keeper.close()
     assert store.stored_access_token() == last
+
+
+EXITING_PROGRAM = r"""
+import json, sys, tokenkeep
+
+class FileStore(tokenkeep.TokenStore):
+    '''Keeps the record in one file; saves fail while `failing`.'''
+    def __init__(self, path):
+        super().__init__()
+        self.path, self.failing = path, False
+    def load(self, key):
+        try:
+            with open(self.path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+    def save(self, key, record):
+        if self.failing:
+            raise tokenkeep.StoreError.Io("No space left on device (simulated)")
+        with open(self.path, "wb") as f:
+            f.write(record)
+    def delete(self, key):
+        pass
+
+token_endpoint, path, answer = sys.argv[1], sys.argv[2], sys.argv[3]
+store = FileStore(path)
+clock = tokenkeep.ManualClock()
+keeper = tokenkeep.Keeper(token_endpoint=token_endpoint, client_id="public-app", store=store, clock=clock)
+keeper.set_token_response(answer)
+store.failing = True
+clock.advance_secs(3600)
+print(keeper.access_token(), flush=True)
+assert keeper.has_unsaved_tokens
+store.failing = False
+# No close(), no flush(): the interpreter exits with the keeper still open.
+"""
+
+
+def test_unsaved_tokens_are_stored_when_the_interpreter_exits(server, tmp_path):
+    path = tmp_path / "record.json"
+    run = subprocess.run(
+        [sys.executable, "-c", EXITING_PROGRAM, server.url("/token"), str(path), json.dumps(server.sign_in())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    refreshed = run.stdout.strip()
+    assert json.loads(path.read_bytes())["tokens"]["access_token"] == refreshed

@@ -37,7 +37,7 @@ from ._listener import (
 )
 from ._origins import OriginPolicy
 from ._logging import sync_log_level as _sync_log_level
-from ._shutdown import register as _drain_events_at_exit
+from ._shutdown import register as _tidy_up_at_exit
 from ._token_cache import TokenCache
 from ._uniffi import tokenkeep as _ffi
 
@@ -141,9 +141,9 @@ class Keeper:
         if clock is not None:
             builder = builder.manual_clock(clock)
         builder = builder.listener(self._listeners[0])
-        _drain_events_at_exit()
         _sync_log_level()
         self._core: Optional[_ffi.TokenKeeper] = _build(builder)
+        _tidy_up_at_exit(self)
         self._origins = OriginPolicy(api_origins)  # the core accepted them: they parse
 
     # -- the fresh-token path -------------------------------------------------

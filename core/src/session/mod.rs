@@ -31,6 +31,7 @@ mod sign_in;
 mod single_flight;
 mod store_sync;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -134,6 +135,9 @@ pub(crate) struct Session {
     refresh_backoff: Mutex<Backoff>,
     /// Retries of storing unsaved tokens.
     save_backoff: Mutex<Backoff>,
+    /// The process whose runtime runs the background refresher (0: none).
+    /// A forked child starts its own at its first refresh.
+    proactive_pid: AtomicU32,
 }
 
 impl Session {
@@ -188,10 +192,9 @@ impl Session {
             wake: Arc::new(Notify::new()),
             refresh_backoff: Mutex::new(Backoff::default()),
             save_backoff: Mutex::new(Backoff::default()),
+            proactive_pid: AtomicU32::new(0),
         });
-        if session.policy.proactive_refresh {
-            proactive::start(&session);
-        }
+        session.ensure_proactive_refresher();
         Ok(session)
     }
 
@@ -375,6 +378,7 @@ impl Session {
     /// refresh finished between the caller's look and this call), the new
     /// tokens are the answer and no request is made.
     fn start_refresh(self: &Arc<Self>, seen_generation: Option<u64>) -> SharedRefresh {
+        self.ensure_proactive_refresher();
         let session = self.clone();
         self.flight.join_or_start(move |finish| async move {
             let outcome = match session.changed_since(seen_generation) {
@@ -384,6 +388,20 @@ impl Session {
             drop(finish);
             outcome
         })
+    }
+
+    /// Starts the background refresher (`proactive_refresh`) if it does not
+    /// run in this process: at open, and in a forked child (whose copy of
+    /// the parent's refresher died with the parent's runtime threads) at its
+    /// first refresh.
+    fn ensure_proactive_refresher(self: &Arc<Self>) {
+        if !self.policy.proactive_refresh {
+            return;
+        }
+        let pid = crate::per_process::current_pid();
+        if self.proactive_pid.swap(pid, Ordering::SeqCst) != pid {
+            proactive::start(self);
+        }
     }
 
     /// The current tokens, if they changed since `seen_generation` and are
