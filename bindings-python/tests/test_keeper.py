@@ -111,9 +111,14 @@ def test_logout_revokes_at_the_server(server, make_keeper):
     keeper = make_keeper(revocation_endpoint=server.url("/revoke"))
     keeper.set_token_response(server.sign_in())
     token = keeper.access_token()
-    assert keeper.logout() is True
+    outcome = keeper.logout()
+    assert outcome.fully_revoked
+    assert isinstance(outcome.refresh_token, tokenkeep.TokenRevocation.REVOKED)
+    assert isinstance(outcome.access_token, tokenkeep.TokenRevocation.REVOKED)
     assert not server.is_active(token)
-    assert asyncio.run(keeper.logout_async()) in (True, False)  # a second logout is harmless
+    again = asyncio.run(keeper.logout_async())  # a second logout is harmless
+    assert not again.fully_revoked
+    assert isinstance(again.access_token, tokenkeep.TokenRevocation.NOT_SENT)
 
 
 def test_camel_case_servers_through_a_response_mapping(server, make_keeper):

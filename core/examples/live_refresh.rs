@@ -124,9 +124,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             fingerprint(&token)
         );
     }
-    let revoked = keeper.logout_blocking()?;
+    let outcome = keeper.logout_blocking()?;
     println!(
-        "logged out (revoked at the server: {revoked}); state {:?}",
+        "logged out (refresh token: {:?}, access token: {:?}); state {:?}",
+        outcome.refresh_token,
+        outcome.access_token,
         keeper.state()
     );
     std::thread::sleep(Duration::from_millis(100));

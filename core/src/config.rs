@@ -72,6 +72,14 @@ pub struct ClientConfig {
     /// Field names for servers that do not answer in RFC 6749's shape.
     #[uniffi(default = None)]
     pub response_mapping: Option<ResponseMapping>,
+    /// On the refresh_token grant, an HTTP 400 or 401 without an RFC 6749
+    /// §5.2 error body (some servers answer every error with a bare 400)
+    /// means the server refused the refresh token: the session ends, as on
+    /// `invalid_grant`. Set to false for a server that answers so for
+    /// passing trouble too; the answer is then a `Protocol` error and the
+    /// tokens are kept. Default true.
+    #[uniffi(default = true)]
+    pub unexplained_refusal_ends_session: bool,
 }
 
 impl ClientConfig {
@@ -90,6 +98,7 @@ impl ClientConfig {
             api_origins: Vec::new(),
             client_credentials: false,
             response_mapping: None,
+            unexplained_refusal_ends_session: true,
         }
     }
 }
@@ -109,6 +118,7 @@ pub(crate) struct ValidatedConfig {
     pub api_origins: Vec<String>,
     pub client_credentials: bool,
     pub response_mapping: ResponseMapping,
+    pub unexplained_refusal_ends_session: bool,
 }
 
 impl ValidatedConfig {
@@ -161,6 +171,7 @@ impl ValidatedConfig {
             api_origins,
             client_credentials: config.client_credentials,
             response_mapping: config.response_mapping.unwrap_or_default(),
+            unexplained_refusal_ends_session: config.unexplained_refusal_ends_session,
         })
     }
 

@@ -19,6 +19,7 @@ use crate::error::{Error, TokenKeepError};
 use crate::http_exchange::{HttpRequest, HttpResponse};
 use crate::listener::{ChangeReason, SessionListener};
 use crate::pkce::{code_from_callback, AuthorizationRequest};
+use crate::revocation::LogoutOutcome;
 use crate::runtime;
 use crate::secret::Secret;
 use crate::session::Session;
@@ -185,14 +186,15 @@ impl TokenKeeper {
     }
 
     /// Logs out: forgets the tokens here and in the store, then revokes them
-    /// (RFC 7009) if a revocation endpoint is configured. Returns whether the
-    /// server confirmed the revocation.
-    pub async fn logout(&self) -> Result<bool, TokenKeepError> {
+    /// (RFC 7009) if a revocation endpoint is configured, the refresh token
+    /// first, then the access token. Returns what the server confirmed for
+    /// each ([`LogoutOutcome`]).
+    pub async fn logout(&self) -> Result<LogoutOutcome, TokenKeepError> {
         on_runtime(self.session.clone().logout()).await
     }
 
     /// Blocking [`logout`](Self::logout).
-    pub fn logout_blocking(&self) -> Result<bool, TokenKeepError> {
+    pub fn logout_blocking(&self) -> Result<LogoutOutcome, TokenKeepError> {
         blocking(self.token_call(), self.session.clone().logout())
     }
 

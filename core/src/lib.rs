@@ -59,6 +59,7 @@ mod log_bridge;
 mod per_process;
 mod pkce;
 mod policy;
+mod revocation;
 mod runtime;
 mod secret;
 mod session;
@@ -79,6 +80,7 @@ pub use listener::{flush_listener_events, ChangeReason, RefreshFailure, SessionL
 pub use log_bridge::{clear_log_sink, set_log_level, set_log_sink, LogLevel, LogRecord, LogSink};
 pub use pkce::AuthorizationRequest;
 pub use policy::{RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION};
+pub use revocation::{LogoutOutcome, TokenRevocation};
 pub use secret::Secret;
 pub use state::SessionState;
 pub use store::{

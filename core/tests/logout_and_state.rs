@@ -5,8 +5,9 @@ mod support;
 
 use std::sync::Arc;
 
+use serde_json::json;
 use support::*;
-use tokenkeep::{ChangeReason, MemoryStore, SessionState, TokenKeepError, TokenKeeperBuilder};
+use tokenkeep::{ChangeReason, MemoryStore, SessionState, TokenKeepError, TokenKeeperBuilder, TokenRevocation};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn logout_revokes_at_the_server_and_purges_the_store() {
@@ -24,10 +25,10 @@ async fn logout_revokes_at_the_server_and_purges_the_store() {
     let tokens = keeper.tokens().expect("tokens");
     assert!(fixture.is_active(&tokens.access_token()).await);
 
-    assert!(
-        keeper.logout().await.expect("logout"),
-        "the server confirmed the revocation"
-    );
+    let outcome = keeper.logout().await.expect("logout");
+    assert_eq!(outcome.refresh_token, TokenRevocation::Revoked);
+    assert_eq!(outcome.access_token, TokenRevocation::Revoked);
+    assert!(outcome.fully_revoked, "the server confirmed both revocations");
     assert_eq!(keeper.state(), SessionState::LoggedOut);
     assert!(keeper.tokens().is_none());
     assert!(store.is_empty());
@@ -36,7 +37,11 @@ async fn logout_revokes_at_the_server_and_purges_the_store() {
         !fixture.is_active(&tokens.access_token()).await,
         "revoking the refresh token revoked its access tokens"
     );
-    assert_eq!(fixture.stats().await["revocations"], 1);
+    assert_eq!(
+        fixture.stats().await["revocations"],
+        2,
+        "the refresh token, then the access token"
+    );
     let error = keeper.access_token().await.expect_err("logged out");
     assert!(matches!(error, TokenKeepError::NotSignedIn { .. }), "{error:?}");
     eventually("a LoggedOut event", || {
@@ -46,6 +51,70 @@ async fn logout_revokes_at_the_server_and_purges_the_store() {
             .iter()
             .any(|e| e.reason == ChangeReason::LoggedOut)
     });
+}
+
+/// Issue 11, case 10: a server that keeps the access token alive when its
+/// refresh token is revoked (RFC 7009 §2.1 allows it): logout revokes the
+/// access token too, so neither works afterwards.
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_revokes_the_access_token_too_where_revoking_the_refresh_token_does_not() {
+    let fixture = Fixture::start();
+    fixture
+        .client(json!({"client_id": "lenient-revoker", "refresh_revocation_keeps_access": true}))
+        .await;
+    let keeper = TokenKeeperBuilder::new(config(&fixture, "lenient-revoker"))
+        .build()
+        .expect("builds");
+    keeper
+        .set_token_response(fixture.sign_in_tokens("lenient-revoker").await.to_string())
+        .expect("set");
+    let tokens = keeper.tokens().expect("tokens");
+    let outcome = keeper.logout().await.expect("logout");
+    assert!(outcome.fully_revoked, "{outcome:?}");
+    assert!(!fixture.is_active(&tokens.refresh_token().expect("rt")).await);
+    assert!(
+        !fixture.is_active(&tokens.access_token()).await,
+        "the access token was revoked on its own"
+    );
+}
+
+/// What the server could not confirm is reported per token; the local
+/// logout happens anyway.
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_reports_per_token_what_the_server_could_not_confirm() {
+    let fixture = Fixture::start();
+    let unreachable = {
+        let other = Fixture::start();
+        other.url("/revoke")
+    };
+    let store = Arc::new(MemoryStore::new());
+    let keeper = TokenKeeperBuilder::new(tokenkeep::ClientConfig {
+        revocation_endpoint: Some(unreachable),
+        ..config(&fixture, "public-app")
+    })
+    .policy(tokenkeep::RefreshPolicy {
+        max_retries: 0,
+        ..fast_policy()
+    })
+    .store(store.clone())
+    .build()
+    .expect("builds");
+    keeper
+        .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
+        .expect("set");
+    let outcome = keeper.logout().await.expect("logged out locally");
+    assert!(!outcome.fully_revoked);
+    for revocation in [&outcome.refresh_token, &outcome.access_token] {
+        assert!(
+            matches!(revocation, TokenRevocation::Failed { reason } if reason.contains("could not connect")),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(keeper.state(), SessionState::LoggedOut);
+    assert!(store.is_empty());
+    let again = keeper.logout().await.expect("a second logout");
+    assert_eq!(again.refresh_token, TokenRevocation::NotSent);
+    assert_eq!(again.access_token, TokenRevocation::NotSent);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -59,7 +128,10 @@ async fn logout_without_a_revocation_endpoint_still_logs_out() {
     keeper
         .set_tokens("at".into(), Some("rt".into()), Some(60), None)
         .expect("set");
-    assert!(!keeper.logout_blocking().expect("logout"));
+    let outcome = keeper.logout_blocking().expect("logout");
+    assert!(!outcome.fully_revoked);
+    assert_eq!(outcome.refresh_token, TokenRevocation::NotSent);
+    assert_eq!(outcome.access_token, TokenRevocation::NotSent);
     assert_eq!(keeper.state(), SessionState::LoggedOut);
 }
 

@@ -118,3 +118,48 @@ async fn an_expired_token_without_a_refresh_token_asks_for_sign_in_but_keeps_the
     assert_eq!(store.len(), 1, "nothing is deleted without invalid_grant or logout");
     assert_eq!(fixture.token_requests().await, 0);
 }
+
+/// Issue 11, case 9: a server that answers every token-endpoint error with a
+/// bare HTTP 400 (or 401) and no body has refused the refresh token: the
+/// session ends with its own reason instead of sending the dead token again
+/// on every call.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bare_400_or_401_to_a_refresh_ends_the_session_with_its_own_reason() {
+    for (status, body) in [(400, ""), (401, ""), (400, "<html>Bad Request</html>")] {
+        let fixture = Fixture::start();
+        let store = Arc::new(MemoryStore::new());
+        let clock = tokenkeep::ManualClock::new();
+        let listener = Arc::new(RecordingListener::default());
+        let keeper = TokenKeeperBuilder::new(config(&fixture, "public-app"))
+            .store(store.clone())
+            .manual_clock(clock.clone())
+            .listener(listener.clone())
+            .build()
+            .expect("builds");
+        keeper
+            .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
+            .expect("set");
+        clock.advance_secs(3_600);
+        fixture
+            .fault(json!({"status": status, "body": body, "content_type": "text/html"}))
+            .await;
+        let error = keeper.access_token().await.expect_err("refused");
+        assert!(
+            matches!(error, TokenKeepError::SessionExpired { .. }),
+            "{status}: {error:?}"
+        );
+        assert!(error.to_string().contains("without saying why"), "{error}");
+        assert!(error.to_string().contains(&format!("HTTP {status}")), "{error}");
+        assert_eq!(keeper.state(), SessionState::SessionExpired);
+        assert!(store.is_empty(), "the refused tokens are gone");
+        let requests = fixture.refresh_requests().await;
+        assert!(keeper.access_token().await.is_err());
+        assert_eq!(
+            fixture.refresh_requests().await,
+            requests,
+            "the dead token is not sent again"
+        );
+        assert!(tokenkeep::flush_listener_events(5_000));
+        assert_eq!(listener.expired.lock().len(), 1);
+    }
+}

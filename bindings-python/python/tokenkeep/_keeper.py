@@ -74,6 +74,9 @@ class Keeper:
     :param extra_token_params: extra form parameters for every token request.
     :param client_credentials: get tokens with the client_credentials grant.
     :param response_mapping: field names of a server with its own response shape.
+    :param unexplained_refusal_ends_session: an HTTP 400/401 without an RFC 6749
+        §5.2 error body, answered to a refresh, ends the session (the default);
+        ``False`` for a server that answers so for passing trouble.
     :param clock: a :class:`tokenkeep.ManualClock` for tests (turns the cache off).
     :param on_tokens_changed: called with a :class:`tokenkeep.TokensChanged`.
     :param on_session_expired: called with a message when the session ends.
@@ -105,6 +108,7 @@ class Keeper:
         extra_token_params: Optional[Mapping[str, str]] = None,
         client_credentials: bool = False,
         response_mapping: Optional[_ffi.ResponseMapping] = None,
+        unexplained_refusal_ends_session: bool = True,
         clock: Optional[_ffi.ManualClock] = None,
         on_tokens_changed: Optional[TokensChangedCallback] = None,
         on_session_expired: Optional[SessionExpiredCallback] = None,
@@ -126,6 +130,7 @@ class Keeper:
             api_origins=list(api_origins),
             client_credentials=client_credentials,
             response_mapping=response_mapping,
+            unexplained_refusal_ends_session=unexplained_refusal_ends_session,
         )
         self._cache = TokenCache(enabled=cache and clock is None)
         self._listeners = [CallbackListener(self._cache, on_tokens_changed, on_session_expired, on_refresh_failed)]
@@ -270,17 +275,19 @@ class Keeper:
             self._cache.invalidate()
 
     @translated
-    def logout(self) -> bool:
+    def logout(self) -> _ffi.LogoutOutcome:
         """Forgets the tokens here and in the store, then revokes them if a
-        revocation endpoint is configured. Returns whether the server
-        confirmed the revocation."""
+        revocation endpoint is configured (the refresh token first, then the
+        access token). Returns what the server confirmed for each
+        (:class:`tokenkeep.LogoutOutcome`: ``refresh_token``, ``access_token``,
+        ``fully_revoked``)."""
         try:
             return self.core.logout_blocking()
         finally:
             self._cache.invalidate()
 
     @translated
-    async def logout_async(self) -> bool:
+    async def logout_async(self) -> _ffi.LogoutOutcome:
         """Coroutine twin of :meth:`logout`."""
         try:
             return await self.core.logout()

@@ -66,7 +66,7 @@ def main() -> str:
 async def main_async(keeper: tokenkeep.Keeper) -> str:
     async with keeper:
         refreshed: tokenkeep.TokenSet = await keeper.refresh_async()
-        confirmed: bool = await keeper.logout_async()
+        confirmed: bool = (await keeper.logout_async()).fully_revoked
         print(refreshed.scope(), confirmed)
         return await keeper.access_token_async()
 

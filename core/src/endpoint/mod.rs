@@ -37,6 +37,7 @@ use crate::device::DeviceAuthorization;
 use crate::error::Error;
 use crate::http_client::{self, SharedClient};
 use crate::policy::RefreshPolicy;
+use crate::revocation::TokenRevocation;
 use crate::secret::Secret;
 use crate::token_response::parse_token_response;
 use crate::token_set::TokenSet;
@@ -140,21 +141,27 @@ impl TokenEndpoint {
         self.token_request(params, &[device_code], Attempts::WithRetries).await
     }
 
-    /// Revokes `token` at the revocation endpoint (RFC 7009 §2.1). Returns
-    /// `Ok(false)` when no revocation endpoint is configured.
-    pub(crate) async fn revoke(&self, token: &Secret, hint: &str) -> Result<bool, Error> {
+    /// Revokes `token` at the revocation endpoint (RFC 7009 §2.1) and says
+    /// what the server confirmed (`NotSent` without a revocation endpoint;
+    /// RFC 7009 §2.2.1 `unsupported_token_type` is `Unsupported`).
+    pub(crate) async fn revoke(&self, token: &Secret, hint: &str) -> TokenRevocation {
         let Some(url) = self.config.revocation_endpoint.clone() else {
-            return Ok(false);
+            return TokenRevocation::NotSent;
         };
         let params = vec![
             ("token", token.expose().to_owned()),
             ("token_type_hint", hint.to_owned()),
         ];
-        let response = self.post(&url, params, &[token], Attempts::WithRetries).await?;
-        if response.is_success() {
-            Ok(true)
-        } else {
-            Err(response.into_error(&[token]))
+        let error = match self.post(&url, params, &[token], Attempts::WithRetries).await {
+            Ok(response) if response.is_success() => return TokenRevocation::Revoked,
+            Ok(response) => response.into_error(&[token]),
+            Err(error) => error,
+        };
+        match error {
+            Error::OAuth { code, .. } if code == "unsupported_token_type" => TokenRevocation::Unsupported,
+            error => TokenRevocation::Failed {
+                reason: error.to_string(),
+            },
         }
     }
 

@@ -44,6 +44,7 @@ use crate::endpoint::TokenEndpoint;
 use crate::error::Error;
 use crate::listener::{ChangeReason, Listeners, SessionListener};
 use crate::policy::RefreshPolicy;
+use crate::revocation::{LogoutOutcome, TokenRevocation};
 use crate::secret::Secret;
 use crate::state::{observe, transition, Event, Phase, SessionState};
 use crate::store::{record, TokenStore};
@@ -451,11 +452,12 @@ impl Session {
     }
 
     /// Forgets the tokens (store included) and revokes them at the server
-    /// when a revocation endpoint is configured. Returns whether the server
-    /// confirmed the revocation; a failed revocation does not undo the
-    /// local logout. Waits for the store lock behind at most one refresh
-    /// request (a refresh never holds it across a backoff wait).
-    pub(crate) async fn logout(self: Arc<Self>) -> Result<bool, Error> {
+    /// when a revocation endpoint is configured: the refresh token first,
+    /// then the access token (see [`crate::revocation`]). A failed
+    /// revocation does not undo the local logout. Waits for the store lock
+    /// behind at most one refresh request (a refresh never holds it across
+    /// a backoff wait).
+    pub(crate) async fn logout(self: Arc<Self>) -> Result<LogoutOutcome, Error> {
         let (old, deleted) = {
             let _lock = self.lock_store()?;
             let _writer = self.writer.lock();
@@ -472,22 +474,28 @@ impl Session {
         self.wake.notify_waiters();
         self.listeners
             .tokens_changed(store_sync::changed(ChangeReason::LoggedOut, None, deleted.is_ok()));
-        let revoked = match old.as_deref() {
+        let outcome = match old.as_deref() {
             Some(tokens) => {
-                let (token, hint) = match tokens.refresh_token_secret() {
-                    Some(rt) => (rt, "refresh_token"),
-                    None => (tokens.access_token_secret(), "access_token"),
+                let refresh_token = match tokens.refresh_token_secret() {
+                    Some(rt) => Some(self.endpoint.revoke(rt, "refresh_token").await),
+                    None => None,
                 };
-                match self.endpoint.revoke(token, hint).await {
-                    Ok(revoked) => revoked,
-                    Err(error) => {
-                        tracing::warn!(account = %self.account, %error, "revocation failed; logged out locally");
-                        false
-                    }
-                }
+                let access_token = self.endpoint.revoke(tokens.access_token_secret(), "access_token").await;
+                LogoutOutcome::new(refresh_token, Some(access_token))
             }
-            None => false,
+            None => LogoutOutcome::nothing_sent(),
         };
+        for (which, revocation) in [("refresh", &outcome.refresh_token), ("access", &outcome.access_token)] {
+            match revocation {
+                TokenRevocation::Failed { reason } => {
+                    tracing::warn!(account = %self.account, token = which, %reason, "revocation failed; logged out locally")
+                }
+                TokenRevocation::Unsupported => {
+                    tracing::info!(account = %self.account, token = which, "the server cannot revoke this token; it stays valid until it expires")
+                }
+                _ => {}
+            }
+        }
         deleted.map_err(|e| {
             Error::from_store(
                 e,
@@ -497,7 +505,7 @@ impl Session {
                 ),
             )
         })?;
-        Ok(revoked)
+        Ok(outcome)
     }
 
     /// When the proactive refresher should act: `Some((ms, generation))`

@@ -26,7 +26,7 @@
 //! | answer                     | outcome                                                                         |
 //! |----------------------------|---------------------------------------------------------------------------------|
 //! | tokens                     | stored (or kept in memory as unsaved, see `store_sync`) and served              |
-//! | `invalid_grant`            | adopt a newer record if one appeared, else the session ends and the record is deleted; if a refresh-in-flight marker was found, the reason says a refresh was interrupted |
+//! | `invalid_grant`, or a bare 400/401 (no §5.2 body; `unexplained_refusal_ends_session`) | adopt a newer record if one appeared, else the session ends and the record is deleted; if a refresh-in-flight marker was found, the reason says a refresh was interrupted |
 //! | transient (network, 5xx, 429) | marker updated with when to try again; lock released; wait; next attempt     |
 //! | anything else              | reported; tokens kept                                                           |
 
@@ -203,13 +203,21 @@ impl Session {
                 *self.refresh_backoff.lock() = Default::default();
                 Step::Done(self.publish(fresh, reason, Some(generation), next_generation))
             }
-            Err(error @ Error::InvalidGrant { .. }) if matches!(grant, Grant::Refresh(_)) => {
+            Err(error) if matches!(grant, Grant::Refresh(_)) && self.refused_refresh_token(&error) => {
                 // Before ending the session: did someone rotate the token meanwhile
                 // (a process sharing the store without honouring its lock)?
                 if let Ok(StoreView::Newer(record)) = self.reread(generation) {
-                    tracing::warn!(account = %self.account, "invalid_grant, but the store holds newer tokens: adopting them");
+                    tracing::warn!(account = %self.account, "the refresh token was refused, but the store holds newer tokens: adopting them");
                     return Step::Done(Ok(self.adopt(record)));
                 }
+                let error = match error {
+                    Error::HttpStatus { status, body_hint, .. } => Error::SessionEnded {
+                        detail: format!(
+                            "the server refused the refresh token without saying why (HTTP {status} {body_hint}); sign in again (if this server answers so for passing trouble, set `unexplained_refusal_ends_session` to false)"
+                        ),
+                    },
+                    error => error,
+                };
                 let error = if interrupted_earlier {
                     Error::SessionEnded {
                         detail: format!(
@@ -249,6 +257,18 @@ impl Session {
         };
         drop(lock);
         step
+    }
+
+    /// Whether `error`, the answer to a refresh_token grant, means the
+    /// server refused the refresh token: `invalid_grant` (RFC 6749 §5.2), or
+    /// an HTTP 400/401 without a §5.2 error body (as some servers answer
+    /// every error), unless `unexplained_refusal_ends_session` is off.
+    fn refused_refresh_token(&self, error: &Error) -> bool {
+        match error {
+            Error::InvalidGrant { .. } => true,
+            Error::HttpStatus { status: 400 | 401, .. } => self.config.unexplained_refusal_ends_session,
+            _ => false,
+        }
     }
 
     /// Writes the refresh-in-flight marker into the record (same tokens,

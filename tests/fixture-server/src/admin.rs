@@ -47,6 +47,8 @@ struct ClientBody {
     #[serde(default)]
     refresh_reuse_grace_secs: Option<u64>,
     #[serde(default)]
+    refresh_revocation_keeps_access: Option<bool>,
+    #[serde(default)]
     response_style: Option<ResponseStyle>,
 }
 
@@ -78,6 +80,7 @@ async fn upsert_client(State(state): State<FixtureState>, body: Bytes) -> Respon
         refresh_ttl_secs: body.refresh_ttl,
         rotation: body.rotation,
         refresh_reuse_grace_secs: body.refresh_reuse_grace_secs,
+        refresh_revocation_keeps_access: body.refresh_revocation_keeps_access,
         response_style: body.response_style.unwrap_or_default(),
     });
     Json(json!({ "client_id": client_id })).into_response()

@@ -76,6 +76,10 @@ pub struct ClientSpec {
     /// Refresh-token reuse grace period for this client, in seconds; `None` = the
     /// server's global value (see [`ServerConfig::refresh_reuse_grace_secs`]).
     pub refresh_reuse_grace_secs: Option<u64>,
+    /// Whether revoking a refresh token leaves its access tokens active for
+    /// this client; `None` = the server's global value (see
+    /// [`ServerConfig::refresh_revocation_keeps_access`]).
+    pub refresh_revocation_keeps_access: Option<bool>,
     /// Shape of successful token responses.
     pub response_style: ResponseStyle,
 }
@@ -132,6 +136,11 @@ pub struct ServerConfig {
     /// of being treated as reuse, as Okta, Auth0 and Keycloak allow. An older
     /// token of the family, or the same token later, is still reuse.
     pub refresh_reuse_grace_secs: u64,
+    /// Revoking a refresh token (RFC 7009) leaves the access tokens of its
+    /// family active (default `false`: the whole family is revoked). RFC 7009
+    /// §2.1 allows both; some servers do this, so a client that wants the
+    /// access token dead must revoke it too.
+    pub refresh_revocation_keeps_access: bool,
     /// Registered clients (default: [`ClientSpec::defaults`]).
     pub clients: Vec<ClientSpec>,
     /// `interval` announced by `/device_authorization`, in seconds (default 1). The
@@ -150,6 +159,7 @@ impl Default for ServerConfig {
             refresh_ttl_secs: DEFAULT_REFRESH_TTL_SECS,
             rotation: true,
             refresh_reuse_grace_secs: 0,
+            refresh_revocation_keeps_access: false,
             clients: ClientSpec::defaults(),
             device_interval_secs: DEFAULT_DEVICE_INTERVAL_SECS,
             device_code_ttl_secs: DEFAULT_DEVICE_CODE_TTL_SECS,

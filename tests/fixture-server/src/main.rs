@@ -40,6 +40,10 @@ struct Args {
     /// recently is answered again for this long after its rotation (0: off).
     #[arg(long, value_name = "N", default_value_t = 0)]
     refresh_reuse_grace_secs: u64,
+    /// Revoking a refresh token leaves the access tokens of its family active
+    /// (as RFC 7009 allows and some servers do).
+    #[arg(long)]
+    refresh_revocation_keeps_access: bool,
     /// Add (or replace) a client using the global settings; repeatable.
     #[arg(long = "client", value_name = "ID[:SECRET]")]
     clients: Vec<String>,
@@ -88,6 +92,7 @@ fn build_state(args: &Args) -> Result<(ServerConfig, FixtureState), String> {
         refresh_ttl_secs: args.refresh_ttl,
         rotation: !args.no_rotation,
         refresh_reuse_grace_secs: args.refresh_reuse_grace_secs,
+        refresh_revocation_keeps_access: args.refresh_revocation_keeps_access,
         device_interval_secs: args.device_interval,
         device_code_ttl_secs: args.device_code_ttl,
         ..ServerConfig::default()

@@ -1,5 +1,8 @@
 //! `POST /revoke` (RFC 7009). Revoking a refresh token revokes its whole family,
-//! access tokens included; revoking an access token revokes only that token. Unknown
+//! access tokens included (or, for a client with
+//! `refresh_revocation_keeps_access`, only the refresh tokens: RFC 7009 §2.1
+//! lets a server keep the access tokens alive); revoking an access token
+//! revokes only that token. Unknown
 //! tokens, and tokens issued to another client, are answered 200 and left alone.
 
 use axum::body::Bytes;
@@ -40,7 +43,11 @@ fn handle(state: &FixtureState, headers: &HeaderMap, form: &FormParams) -> Resul
         .filter(|rt| rt.info.client_id == client.client_id)
         .and_then(|rt| rt.info.family);
     if let Some(family) = refresh_family {
-        registry.revoke_family(family);
+        if state.effective(&client).refresh_revocation_keeps_access {
+            registry.revoke_family_refresh_tokens(family);
+        } else {
+            registry.revoke_family(family);
+        }
     } else if let Some(info) = registry
         .access
         .get_mut(token)

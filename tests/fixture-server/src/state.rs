@@ -132,6 +132,7 @@ pub(crate) struct Effective {
     pub refresh_ttl_secs: u64,
     pub rotation: bool,
     pub refresh_reuse_grace_secs: u64,
+    pub refresh_revocation_keeps_access: bool,
     pub response_style: ResponseStyle,
 }
 
@@ -272,6 +273,18 @@ impl Registry {
             }
         }
     }
+
+    /// Revokes the refresh tokens of `family` only; its access tokens stay active.
+    pub fn revoke_family_refresh_tokens(&mut self, family: u64) {
+        let Some(f) = self.families.get(&family) else {
+            return;
+        };
+        for token in &f.refresh {
+            if let Some(rt) = self.refresh.get_mut(token) {
+                rt.info.revoked = true;
+            }
+        }
+    }
 }
 
 /// Global settings from the [`ServerConfig`].
@@ -281,6 +294,7 @@ struct Globals {
     refresh_ttl_secs: u64,
     rotation: bool,
     refresh_reuse_grace_secs: u64,
+    refresh_revocation_keeps_access: bool,
     device_interval_secs: u64,
     device_code_ttl_secs: u64,
 }
@@ -313,6 +327,7 @@ impl FixtureState {
                     refresh_ttl_secs: config.refresh_ttl_secs,
                     rotation: config.rotation,
                     refresh_reuse_grace_secs: config.refresh_reuse_grace_secs,
+                    refresh_revocation_keeps_access: config.refresh_revocation_keeps_access,
                     device_interval_secs: config.device_interval_secs,
                     device_code_ttl_secs: config.device_code_ttl_secs,
                 },
@@ -350,6 +365,9 @@ impl FixtureState {
             refresh_ttl_secs: client.refresh_ttl_secs.unwrap_or(g.refresh_ttl_secs),
             rotation: client.rotation.unwrap_or(g.rotation),
             refresh_reuse_grace_secs: client.refresh_reuse_grace_secs.unwrap_or(g.refresh_reuse_grace_secs),
+            refresh_revocation_keeps_access: client
+                .refresh_revocation_keeps_access
+                .unwrap_or(g.refresh_revocation_keeps_access),
             response_style: client.response_style,
         }
     }

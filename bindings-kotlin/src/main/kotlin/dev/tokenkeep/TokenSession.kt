@@ -174,13 +174,13 @@ class TokenSession @Throws(TokenKeepException::class) @JvmOverloads constructor(
         scope.future { refreshIfRejected(rejectedAccessToken) }
 
     @Throws(TokenKeepException::class)
-    override suspend fun logout(): Boolean = invalidating { keeper.logout() }
+    override suspend fun logout(): LogoutOutcome = invalidating { keeper.logout() }
 
     @Throws(TokenKeepException::class)
-    override fun logoutBlocking(): Boolean = invalidating { keeper.logoutBlocking() }
+    override fun logoutBlocking(): LogoutOutcome = invalidating { keeper.logoutBlocking() }
 
     /** [logout] as a future. */
-    fun logoutAsync(): CompletableFuture<Boolean> = scope.future { logout() }
+    fun logoutAsync(): CompletableFuture<LogoutOutcome> = scope.future { logout() }
 
     @Throws(TokenKeepException::class)
     override fun setTokens(accessToken: String, refreshToken: String?, expiresInSecs: ULong?, scope: String?): TokenSet =

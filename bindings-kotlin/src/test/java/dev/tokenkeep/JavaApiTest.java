@@ -98,7 +98,7 @@ class JavaApiTest {
             assertEquals(refreshed, session.accessTokenBlocking());
             assertEquals(1, fixture.refreshRequests());
 
-            assertTrue(session.logoutAsync().get(10, TimeUnit.SECONDS));
+            assertTrue(session.logoutAsync().get(10, TimeUnit.SECONDS).getFullyRevoked());
             assertThrows(TokenKeepException.NotSignedIn.class, session::accessTokenBlocking);
         }
     }

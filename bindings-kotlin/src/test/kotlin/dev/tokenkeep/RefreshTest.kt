@@ -60,7 +60,7 @@ class RefreshTest {
                 val refreshed = session.refresh().use { it.accessToken() }
                 assertNotEquals(first, refreshed)
                 assertEquals(refreshed, session.accessToken(), "the cache was dropped by refresh()")
-                assertTrue(session.logout(), "the server confirmed the revocation")
+                assertTrue(session.logout().fullyRevoked, "the server confirmed both revocations")
                 assertEquals(SessionState.LOGGED_OUT, session.state())
                 assertFalse(fixture.isActive(refreshed))
             }

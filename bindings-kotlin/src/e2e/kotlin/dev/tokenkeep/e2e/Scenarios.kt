@@ -111,7 +111,7 @@ private suspend fun reuseEndsSession(server: E2eServer) = server.userSession().u
 private suspend fun logoutRevokes(server: E2eServer) = server.userSession().use { session ->
     server.signIn(session)
     val refreshToken = session.tokens()?.use { it.refreshToken() } ?: throw ScenarioFailure("no refresh token")
-    check(session.logout(), "the server did not confirm the revocation")
+    check(session.logout().fullyRevoked, "the server did not confirm both revocations")
     check(!server.isActive(refreshToken), "the refresh token is still active")
     expectFailure<TokenKeepException.NotSignedIn> { session.accessToken() }
 }
