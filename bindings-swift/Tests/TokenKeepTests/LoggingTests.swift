@@ -44,7 +44,7 @@ final class LoggingTests: FixtureTestCase {
             $0.level == .warn && $0.message == "token refresh failed" && $0.fields.contains("account=swift-log-account")
         }
         XCTAssertEqual(warnings.count, 1, "\(records)")
-        XCTAssertEqual(warnings.first?.target, "tokenkeep::session")
+        XCTAssertEqual(warnings.first?.target, "tokenkeep::session::refresh")
         for record in records {
             for secret in secrets {
                 XCTAssertFalse(TokenKeepLogging.text(of: record).contains(secret), "a token in \(record)")

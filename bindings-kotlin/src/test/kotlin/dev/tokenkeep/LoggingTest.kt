@@ -49,7 +49,7 @@ class LoggingTest {
                             "account=kotlin-log-account" in it.message
                     }
                     checkNotNull(warning) { "a refresh warning among ${capture.records.map { it.message }}" }
-                    assertEquals("dev.tokenkeep.session", warning.loggerName)
+                    assertEquals("dev.tokenkeep.session.refresh", warning.loggerName)
                     assertTrue("503" in warning.message, warning.message)
                     for (record in capture.records) {
                         assertTrue(access !in record.message && refresh !in record.message, "a token in: ${record.message}")
