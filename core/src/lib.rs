@@ -79,7 +79,7 @@ pub use listener::{flush_listener_events, ChangeReason, RefreshFailure, SessionL
 pub use log_bridge::{clear_log_sink, set_log_level, set_log_sink, LogLevel, LogRecord, LogSink};
 pub use pkce::AuthorizationRequest;
 pub use policy::{RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION};
-pub use secret::Secret;
+pub use secret::{Secret, MIN_ECHO_PREFIX};
 pub use state::SessionState;
 pub use store::{
     memory_store, EncryptedFileStore, MemoryStore, SqliteStore, StorageErrorKind, StoreError, StoreKey, TokenStore,
