@@ -67,6 +67,7 @@ mod store;
 mod token_lease;
 mod token_response;
 mod token_set;
+mod token_syntax;
 
 pub use builder::{TokenKeeperBuilder, DEFAULT_ACCOUNT_ID};
 pub use clock::{Clock, ManualClock};

@@ -13,8 +13,8 @@ use parking_lot::Mutex;
 use serde_json::json;
 use support::*;
 use tokenkeep::{
-    flush_listener_events, set_log_sink, ClientAuthMethod, ClientConfig, LogLevel, LogRecord, LogSink, RefreshPolicy,
-    TokenKeeper, TokenKeeperBuilder,
+    flush_listener_events, set_log_sink, ClientAuthMethod, ClientConfig, HttpRequest, LogLevel, LogRecord, LogSink,
+    RefreshPolicy, TokenKeepError, TokenKeeper, TokenKeeperBuilder,
 };
 
 /// Records every log record of this test process.
@@ -222,4 +222,134 @@ async fn a_code_exchange_error_echoing_the_code_and_verifier_is_scrubbed() {
             &[code[..8].to_owned(), verifier[..8].to_owned()],
         );
     }
+}
+/// Issue 11, item 2: a URL that does not parse is quoted without its query,
+/// fragment or userinfo.
+#[test]
+fn an_invalid_url_is_quoted_without_query_fragment_or_userinfo() {
+    for bad in [
+        "https://auth example.com/token?client_secret=hunter2-query-secret",
+        "https://user:hunter2-password@auth example.com/token",
+        "https://auth example.com/token#hunter2-fragment",
+        "htps//auth.example.com/token?client_secret=hunter2-query-secret",
+    ] {
+        let e = TokenKeeperBuilder::new(ClientConfig::new(bad, "app"))
+            .build()
+            .expect_err("invalid URL");
+        assert!(matches!(e, TokenKeepError::Configuration { .. }), "{e:?}");
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("token_endpoint"), "names the setting: {text}");
+    }
+}
+
+/// Issue 11, item 2: the same for the URL of an authorized request.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_request_url_is_quoted_without_its_query() {
+    let fixture = Fixture::start();
+    let (keeper, _clock, _listener) = signed_in_keeper(&fixture).await;
+    let e = keeper
+        .send(HttpRequest::get("https://api example.com/me?api_key=hunter2-api-key"))
+        .await
+        .expect_err("invalid URL");
+    assert!(!format!("{e} {e:?}").contains("hunter2"), "{e}");
+}
+
+/// Issue 11, item 3: an unsupported `token_type` is named, not quoted.
+#[test]
+fn an_unsupported_token_type_is_named_not_quoted() {
+    let keeper = TokenKeeperBuilder::new(ClientConfig::new("https://auth.example.com/token", "app"))
+        .build()
+        .expect("builds");
+    let e = keeper
+        .set_token_response(r#"{"access_token":"at","token_type":"mac-hunter2-value"}"#.into())
+        .expect_err("not Bearer");
+    assert!(matches!(e, TokenKeepError::Protocol { .. }), "{e:?}");
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    assert!(e.to_string().contains("token_type"), "{e}");
+}
+
+/// Tokens with a character RFC 6750 §2.1 (access) or RFC 6749 Appendix A
+/// (refresh) does not allow.
+const BAD_ACCESS_TOKENS: [&str; 5] = [
+    "at-hunter2\u{1}ctl",
+    "at-hunter2\r\nX-Injected: 1",
+    "at hunter2 space",
+    "at-hunter2=pad=middle",
+    "at-hunter2-é",
+];
+const BAD_REFRESH_TOKENS: [&str; 3] = ["rt-hunter2\u{0}nul", "rt-hunter2\nnewline", "rt-hunter2\u{7f}del"];
+
+/// Issue 11, item 6: `set_tokens` refuses such tokens with a `Protocol`
+/// error naming the field, never the value, and keeps nothing of them.
+#[test]
+fn set_tokens_refuses_tokens_outside_the_rfc_syntax() {
+    let keeper = TokenKeeperBuilder::new(ClientConfig::new("https://auth.example.com/token", "app"))
+        .build()
+        .expect("builds");
+    for bad in BAD_ACCESS_TOKENS {
+        let e = keeper.set_tokens(bad.into(), None, None, None).expect_err(bad);
+        assert!(matches!(e, TokenKeepError::Protocol { .. }), "{e:?}");
+        assert!(!format!("{e} {e:?}").contains("hunter2"), "{e}");
+        assert!(e.to_string().contains("access token"), "{e}");
+    }
+    for bad in BAD_REFRESH_TOKENS {
+        let e = keeper
+            .set_tokens("good-at".into(), Some(bad.into()), None, None)
+            .expect_err(bad);
+        assert!(matches!(e, TokenKeepError::Protocol { .. }), "{e:?}");
+        assert!(!format!("{e} {e:?}").contains("hunter2"), "{e}");
+        assert!(e.to_string().contains("refresh token"), "{e}");
+    }
+    assert!(keeper.tokens().is_none(), "nothing was kept");
+    // What the RFCs allow is accepted: base64 with padding, a VSCHAR refresh token with spaces.
+    keeper
+        .set_tokens("a.B-c_d~e+f/9==".into(), Some("rt with spaces ~!".into()), None, None)
+        .expect("valid syntax");
+}
+
+/// Issue 11, item 6: the same in a token response, for `access_token`,
+/// `refresh_token` and `id_token`.
+#[test]
+fn a_token_response_with_tokens_outside_the_rfc_syntax_is_refused() {
+    let keeper = TokenKeeperBuilder::new(ClientConfig::new("https://auth.example.com/token", "app"))
+        .build()
+        .expect("builds");
+    let mut bodies = Vec::new();
+    for bad in BAD_ACCESS_TOKENS {
+        bodies.push(("access_token", json!({"access_token": bad})));
+        bodies.push(("id_token", json!({"access_token": "at", "id_token": bad})));
+    }
+    for bad in BAD_REFRESH_TOKENS {
+        bodies.push(("refresh_token", json!({"access_token": "at", "refresh_token": bad})));
+    }
+    for (field, body) in bodies {
+        let e = keeper.set_token_response(body.to_string()).expect_err(field);
+        assert!(matches!(e, TokenKeepError::Protocol { .. }), "{e:?}");
+        assert!(!format!("{e} {e:?}").contains("hunter2"), "{e}");
+        assert!(e.to_string().contains(field), "names `{field}`: {e}");
+    }
+    assert!(keeper.tokens().is_none(), "nothing was kept");
+}
+
+/// Issue 11, item 6: a refresh answered with a malformed access token is a
+/// `Protocol` error, and the old tokens are kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_answer_with_a_malformed_token_keeps_the_old_tokens() {
+    let fixture = Fixture::start();
+    let (keeper, _clock, listener) = signed_in_keeper(&fixture).await;
+    let before = keeper.tokens().expect("tokens");
+    for body in [
+        json!({"access_token": "at-hunter2\u{1}", "token_type": "Bearer", "expires_in": 60}),
+        json!({"access_token": "at", "refresh_token": "rt-hunter2\n", "token_type": "Bearer"}),
+    ] {
+        fixture.fault(json!({"status": 200, "body": body.to_string()})).await;
+        let e = keeper.refresh().await.expect_err("malformed token");
+        assert!(matches!(e, TokenKeepError::Protocol { .. }), "{e:?}");
+        assert!(!format!("{e} {e:?}").contains("hunter2"), "{e}");
+        let after = keeper.tokens().expect("kept");
+        assert_eq!(after.access_token(), before.access_token());
+        assert_eq!(after.refresh_token(), before.refresh_token());
+    }
+    eventually("two refresh failures", || listener.failed.lock().len() == 2);
 }
