@@ -31,7 +31,8 @@ def test_set_token_response_takes_a_mapping_text_or_bytes(server, make_keeper):
     class Answer(dict):  # any Mapping
         pass
 
-    for form in (Answer(answer), json.dumps(answer), json.dumps(answer).encode(), bytearray(json.dumps(answer).encode())):
+    text = json.dumps(answer)
+    for form in (Answer(answer), text, text.encode(), bytearray(text.encode())):
         assert keeper.set_token_response(form).access_token() == answer["access_token"]
 
 
@@ -98,7 +99,9 @@ def test_tokens_outside_the_rfc_syntax_are_a_protocol_error_without_the_token(
     assert keeper.tokens is None
 
 
-@pytest.mark.parametrize("auth_method", [tokenkeep.ClientAuthMethod.CLIENT_SECRET_BASIC, tokenkeep.ClientAuthMethod.CLIENT_SECRET_POST])
+@pytest.mark.parametrize(
+    "auth_method", [tokenkeep.ClientAuthMethod.CLIENT_SECRET_BASIC, tokenkeep.ClientAuthMethod.CLIENT_SECRET_POST]
+)
 def test_an_echoed_client_secret_stays_out_of_errors_and_events(server, make_keeper, caplog, auth_method):
     client_secret = "cs/py+echo=secret 0123456789"
     server.client(client_id="py-echo-client", client_secret=client_secret)
