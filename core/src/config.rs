@@ -7,6 +7,11 @@
 //! §10.9 require TLS for the token endpoint; `http://127.0.0.1` and
 //! `http://localhost` stay allowed for tests and local servers), and the API
 //! origins the access token may be sent to normalised.
+//!
+//! An error about a URL quotes it through [`quotable_url`]: without its
+//! query, fragment and userinfo, any of which may hold a credential
+//! (`?client_secret=…`, `https://user:password@…`); a URL that parses is
+//! named by its origin only.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -194,7 +199,12 @@ fn optional_secure_url(raw: Option<&str>, what: &str) -> Result<Option<Url>, Err
 
 /// Parses `raw` and requires HTTPS, or HTTP to a loopback host.
 pub(crate) fn secure_url(raw: &str, what: &str) -> Result<Url, Error> {
-    let url = Url::parse(raw).map_err(|e| Error::configuration(format!("{what} `{raw}` is not a valid URL: {e}")))?;
+    let url = Url::parse(raw).map_err(|e| {
+        Error::configuration(format!(
+            "{what} `{}` is not a valid URL: {e}; give an absolute https URL",
+            quotable_url(raw)
+        ))
+    })?;
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
@@ -206,6 +216,33 @@ pub(crate) fn secure_url(raw: &str, what: &str) -> Result<Url, Error> {
             "{what} must be an https URL, got scheme `{other}`"
         ))),
     }
+}
+
+/// The longest quoted URL text in an error, in characters.
+const MAX_QUOTED_URL_CHARS: usize = 200;
+
+/// `raw` (which may not parse) as error text may quote it: the query and
+/// the fragment become `?…` / `#…`, userinfo becomes `…@`, control
+/// characters are dropped, and it is cut at [`MAX_QUOTED_URL_CHARS`].
+pub(crate) fn quotable_url(raw: &str) -> String {
+    let (head, tail) = match raw.find(['?', '#']) {
+        Some(i) if raw[i..].starts_with('?') => (&raw[..i], "?…"),
+        Some(i) => (&raw[..i], "#…"),
+        None => (raw, ""),
+    };
+    let (scheme, rest) = head.find("://").map_or(("", head), |i| head.split_at(i + 3));
+    let authority_end = rest.find(['/', '\\']).unwrap_or(rest.len());
+    let rest = match rest[..authority_end].rfind('@') {
+        Some(at) => format!("…@{}", &rest[at + 1..]),
+        None => rest.to_owned(),
+    };
+    let shown: String = scheme
+        .chars()
+        .chain(rest.chars())
+        .filter(|c| !c.is_control())
+        .take(MAX_QUOTED_URL_CHARS)
+        .collect();
+    format!("{shown}{tail}")
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -235,6 +272,27 @@ mod tests {
         assert!(err.to_string().contains("must use https"), "{err}");
         assert!(secure_url("ftp://x/y", "token_endpoint").is_err());
         assert!(secure_url("not a url", "token_endpoint").is_err());
+    }
+
+    /// Issue 11, item 2.
+    #[test]
+    fn quoted_urls_lose_query_fragment_and_userinfo() {
+        for (raw, shown) in [
+            (
+                "https://a b.example/token?client_secret=s3",
+                "https://a b.example/token?…",
+            ),
+            ("https://u:s3@a b.example/t#s3", "https://…@a b.example/t#…"),
+            ("u:s3@host/path", "…@host/path"),
+            ("https://host/p@th", "https://host/p@th"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(quotable_url(raw), shown, "{raw}");
+        }
+        assert_eq!(quotable_url(&"x".repeat(500)).len(), MAX_QUOTED_URL_CHARS);
+        let err = secure_url("https://u:s3cret@a b.example/t?k=s3cret", "token_endpoint").expect_err("invalid");
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        assert!(err.to_string().contains("https://…@a b.example/t?…"), "{err}");
     }
 
     #[test]

@@ -16,7 +16,10 @@
 //! | `Internal`        | a bug in tokenkeep; report it                          |
 //!
 //! One `From` conversion maps the first onto the second. No message contains
-//! a token, a client secret or a full URL with its query string.
+//! a token, a client secret or a URL's query, fragment or userinfo: server
+//! text is scrubbed of what the request sent (`secret::scrub`), messages name
+//! fields rather than quote values, and URLs are quoted through
+//! `config::quotable_url`.
 
 use std::fmt;
 

@@ -285,6 +285,9 @@ impl TokenKeeper {
     }
 
     /// Hands over tokens obtained elsewhere; they are stored and used from now on.
+    /// Tokens with characters their RFC does not allow (RFC 6750 §2.1 for the
+    /// access token, RFC 6749 Appendix A for the refresh token) are refused
+    /// with a `Protocol` error; an empty refresh token is no refresh token.
     pub fn set_tokens(
         &self,
         access_token: String,
@@ -294,11 +297,12 @@ impl TokenKeeper {
     ) -> Result<Arc<TokenSet>, TokenKeepError> {
         let tokens = TokenSet::bearer(
             access_token,
-            refresh_token,
+            refresh_token.filter(|t| !t.is_empty()),
             expires_in_secs,
             scope,
             self.session.now_ms(),
         );
+        tokens.check_syntax("handed to set_tokens")?;
         self.session.set_tokens(tokens, ChangeReason::Set).map_err(Into::into)
     }
 

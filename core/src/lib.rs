@@ -68,6 +68,7 @@ mod store;
 mod token_lease;
 mod token_response;
 mod token_set;
+mod token_syntax;
 
 pub use builder::{TokenKeeperBuilder, DEFAULT_ACCOUNT_ID};
 pub use clock::{Clock, ManualClock};
@@ -81,7 +82,7 @@ pub use log_bridge::{clear_log_sink, set_log_level, set_log_sink, LogLevel, LogR
 pub use pkce::AuthorizationRequest;
 pub use policy::{RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION};
 pub use revocation::{LogoutOutcome, TokenRevocation};
-pub use secret::Secret;
+pub use secret::{Secret, MIN_ECHO_PREFIX};
 pub use state::SessionState;
 pub use store::{
     memory_store, EncryptedFileStore, MemoryStore, SqliteStore, StorageErrorKind, StoreError, StoreKey, TokenStore,

@@ -6,6 +6,25 @@
 //! zeroized when it is dropped. Reading the value takes an explicit call to
 //! [`Secret::expose`], which makes every place a credential leaves the type
 //! easy to find in review.
+//!
+//! # Scrubbing echoes
+//!
+//! Servers sometimes echo what they were sent in their error text. Before
+//! server text becomes part of an error (and so of a log line or a listener
+//! event), [`scrub`] replaces with `[redacted]` every place where one of the
+//! secrets of the request appears
+//!
+//! * raw, or form-urlencoded (`application/x-www-form-urlencoded`, the way
+//!   it travelled in the body or in the Basic credentials), and
+//! * whole, or as a prefix of at least [`MIN_ECHO_PREFIX`] bytes (a server
+//!   that shortens what it quotes keeps the start).
+//!
+//! At each place the longest match over all secrets and forms is redacted,
+//! so an echo of the encoded form is not left half-shown by a match of the
+//! raw form's first characters. Which secrets a request carried (and the
+//! Basic credentials in their base64 form) is the endpoint's business, see
+//! `endpoint/sent_secrets.rs`. A secret echoed from its middle, or
+//! transformed otherwise (hashed, re-encoded), is not recognised.
 
 use std::fmt;
 
@@ -33,12 +52,6 @@ impl Secret {
         let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
         a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
-
-    /// Whether `text` contains this secret (used to scrub server messages
-    /// before they become error text).
-    pub(crate) fn appears_in(&self, text: &str) -> bool {
-        !self.0.is_empty() && text.contains(self.0.as_str())
-    }
 }
 
 impl fmt::Debug for Secret {
@@ -59,18 +72,64 @@ impl<'de> serde::Deserialize<'de> for Secret {
     }
 }
 
-/// Replaces every occurrence of any of `secrets` in `text` with `[redacted]`.
-///
-/// Servers sometimes echo what they were sent in `error_description`; this
-/// keeps such echoes out of error messages.
+/// The shortest prefix of a secret that [`scrub`] treats as an echo of it,
+/// in bytes (characters, for the ASCII secrets OAuth uses). Shorter
+/// secrets are scrubbed only whole.
+pub const MIN_ECHO_PREFIX: usize = 8;
+
+/// What replaces an echoed secret.
+const REDACTED: &str = "[redacted]";
+
+/// Replaces every echo of any of `secrets` in `text` with `[redacted]`: the
+/// raw or form-urlencoded secret, whole or as a prefix of at least
+/// [`MIN_ECHO_PREFIX`] bytes (see the module doc).
 pub(crate) fn scrub(text: &str, secrets: &[&Secret]) -> String {
-    let mut out = text.to_owned();
-    for secret in secrets {
-        if secret.appears_in(&out) {
-            out = out.replace(secret.expose(), "[redacted]");
+    let forms: Vec<String> = secrets
+        .iter()
+        .flat_map(|s| {
+            let raw = s.expose();
+            let encoded: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+            [raw.to_owned(), encoded]
+        })
+        .filter(|form| !form.is_empty())
+        .collect();
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut at, mut copied_to) = (0, 0);
+    while at < bytes.len() {
+        let longest = forms
+            .iter()
+            .map(|form| echo_len(&bytes[at..], form.as_bytes()))
+            .max()
+            .unwrap_or(0);
+        if longest == 0 {
+            at += 1;
+            continue;
         }
+        // A match starts on a character boundary (a secret starts with a
+        // whole character); end it on one too, redacting a little more.
+        let mut end = at + longest;
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        out.push_str(&text[copied_to..at]);
+        out.push_str(REDACTED);
+        at = end;
+        copied_to = end;
     }
+    out.push_str(&text[copied_to..]);
     out
+}
+
+/// How many bytes at the start of `text` echo `form`: all of it, or a prefix
+/// of at least [`MIN_ECHO_PREFIX`] bytes; 0 otherwise.
+fn echo_len(text: &[u8], form: &[u8]) -> usize {
+    let common = text.iter().zip(form).take_while(|(a, b)| a == b).count();
+    if common == form.len() || common >= MIN_ECHO_PREFIX {
+        common
+    } else {
+        0
+    }
 }
 
 #[cfg(test)]
@@ -100,6 +159,36 @@ mod tests {
             scrub(text, &[&a, &b]),
             "bad token [redacted] for client [redacted] ([redacted])"
         );
+    }
+
+    #[test]
+    fn scrub_takes_encoded_forms_and_long_prefixes() {
+        let cs = Secret::new("cs/with+chars=and space-0123456789");
+        for echo in [
+            "cs/with+chars=and space-0123456789",
+            "cs%2Fwith%2Bchars%3Dand+space-0123456789",
+            "cs/with+",
+            "cs%2Fwith%2B",
+            "cs/with+chars=and space-0123456789-and-more",
+        ] {
+            let text = format!("bad secret <{echo}>");
+            let scrubbed = scrub(&text, &[&cs]);
+            assert!(scrubbed.starts_with("bad secret <[redacted]"), "{echo}: {scrubbed}");
+            assert!(!scrubbed.contains("with"), "{echo}: {scrubbed}");
+        }
+        // Seven bytes are not an echo; a short secret is scrubbed only whole.
+        assert_eq!(scrub("cs/with", &[&cs]), "cs/with");
+        assert_eq!(scrub("short shor", &[&Secret::new("short")]), "[redacted] shor");
+    }
+
+    #[test]
+    fn scrub_redacts_the_longest_echo_and_keeps_other_text() {
+        // The raw form's first 8 bytes match the start of the encoded echo;
+        // the whole encoded form must go, not only those 8 bytes.
+        let rt = Secret::new("abcdefgh/ijklmnop");
+        assert_eq!(scrub("x abcdefgh%2Fijklmnop y", &[&rt]), "x [redacted] y");
+        assert_eq!(scrub("é abcdefghé", &[&rt]), "é [redacted]é");
+        assert_eq!(scrub("no echo here", &[&rt, &Secret::new("")]), "no echo here");
     }
 
     #[test]

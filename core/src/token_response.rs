@@ -14,14 +14,21 @@
 //! the answer's `Date` header when there is one, so a device whose wall clock
 //! is off still computes the right expiry.
 //!
+//! Tokens must have the characters their RFCs allow (see
+//! [`crate::token_syntax`]): an access or ID token outside RFC 6750's
+//! `b64token`, or a refresh token outside RFC 6749's `VSCHAR`, makes the
+//! answer unusable.
+//!
 //! A body that cannot be used is a typed error whose message says what is
-//! wrong and never quotes the body (it may hold a token).
+//! wrong and never quotes the body (it may hold a token): it names fields,
+//! never their values.
 
 use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::secret::Secret;
 use crate::token_set::{TokenSet, TokenSetParts};
+use crate::token_syntax::TokenSyntax;
 
 /// Field names of a token endpoint's answer, for servers that do not use the
 /// RFC 6749 names. The defaults are the standard names.
@@ -123,7 +130,7 @@ pub(crate) fn parse_token_response(
     };
 
     let access_token = match fields.remove(&mapping.access_token) {
-        Some(Value::String(s)) if !s.is_empty() => Secret::new(s),
+        Some(Value::String(s)) if !s.is_empty() => checked(s, TokenSyntax::B64Token, &mapping.access_token)?,
         Some(_) => {
             return Err(malformed(&format!(
                 "`{}` is not a non-empty string",
@@ -142,9 +149,10 @@ pub(crate) fn parse_token_response(
     let token_type = match fields.remove(&mapping.token_type) {
         None | Some(Value::Null) => None,
         Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => Some("Bearer".to_owned()),
-        Some(Value::String(t)) => {
+        Some(Value::String(_)) => {
             return Err(malformed(&format!(
-                "token_type `{t}` is not supported; tokenkeep sends Bearer tokens (RFC 6750)"
+                "`{}` is not `Bearer` (the value is not shown); tokenkeep sends only Bearer tokens (RFC 6750)",
+                mapping.token_type
             )))
         }
         Some(_) => return Err(malformed(&format!("`{}` is not a string", mapping.token_type))),
@@ -164,7 +172,7 @@ pub(crate) fn parse_token_response(
     let refresh_token = match fields.remove(&mapping.refresh_token) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(Secret::new(s)),
+        Some(Value::String(s)) => Some(checked(s, TokenSyntax::VsChar, &mapping.refresh_token)?),
         Some(_) => return Err(malformed(&format!("`{}` is not a string", mapping.refresh_token))),
     };
 
@@ -194,7 +202,7 @@ pub(crate) fn parse_token_response(
     };
 
     let id_token = match fields.remove(&mapping.id_token) {
-        Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s)),
+        Some(Value::String(s)) if !s.is_empty() => Some(checked(s, TokenSyntax::B64Token, &mapping.id_token)?),
         _ => None,
     };
 
@@ -208,6 +216,18 @@ pub(crate) fn parse_token_response(
         extra: fields,
     };
     Ok(TokenSet::from_parts(access_token, parts, received_at_ms))
+}
+
+/// `value` of the field `name` as a secret, if it follows `syntax`.
+fn checked(value: String, syntax: TokenSyntax, name: &str) -> Result<Secret, Error> {
+    let secret = Secret::new(value);
+    syntax
+        .check(secret.expose(), &format!("`{name}`"))
+        .map_err(|e| match e {
+            Error::MalformedResponse { detail } => malformed(&detail),
+            other => other,
+        })?;
+    Ok(secret)
 }
 
 fn malformed(detail: &str) -> Error {
@@ -349,6 +369,9 @@ mod tests {
             r#"{"access_token":"at_SECRET","token_type":"mac"}"#,
             r#"{"access_token":"at_SECRET","expires_in":"soon"}"#,
             r#"{"access_token":"at_SECRET","expires_in":-5}"#,
+            "{\"access_token\":\"at_SECRET\\u0001\"}",
+            "{\"access_token\":\"at\",\"refresh_token\":\"rt_SECRET\\n\"}",
+            "{\"access_token\":\"at\",\"id_token\":\"at_SECRET \"}",
             "",
         ] {
             let err = parse(body).expect_err(body);

@@ -24,10 +24,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
 use crate::policy::{
     capped_window_ms, RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION,
 };
 use crate::secret::Secret;
+use crate::token_syntax::TokenSyntax;
 
 /// An access token with its refresh token, expiry, scope and extra fields.
 ///
@@ -127,6 +129,20 @@ impl TokenSet {
             ..TokenSetParts::default()
         };
         TokenSet::from_parts(Secret::new(access_token), parts, received_at_ms)
+    }
+
+    /// Checks that each token has only the characters its RFC allows (see
+    /// [`crate::token_syntax`]), for tokens handed over by the app;
+    /// `source` says how (the errors name it and the token, not the value).
+    pub(crate) fn check_syntax(&self, source: &str) -> Result<(), Error> {
+        TokenSyntax::B64Token.check(self.access_token.expose(), &format!("the access token {source}"))?;
+        if let Some(refresh_token) = &self.refresh_token {
+            TokenSyntax::VsChar.check(refresh_token.expose(), &format!("the refresh token {source}"))?;
+        }
+        if let Some(id_token) = &self.id_token {
+            TokenSyntax::B64Token.check(id_token.expose(), &format!("the ID token {source}"))?;
+        }
+        Ok(())
     }
 
     /// The access token as a [`Secret`].

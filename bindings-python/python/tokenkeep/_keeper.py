@@ -28,7 +28,7 @@ import logging
 from datetime import timedelta
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
-from ._errors import translate, translated
+from ._errors import ProtocolError, translate, translated
 from ._listener import (
     CallbackListener,
     RefreshFailedCallback,
@@ -345,14 +345,14 @@ class Keeper:
 
     @translated
     def set_token_response(self, response: Union[Mapping[str, Any], str, bytes]) -> _ffi.TokenSet:
-        """Hands over a token endpoint's answer (RFC 6749 §5.1): a dict, or
-        its JSON text, read with the configured response mapping."""
-        if isinstance(response, bytes):
-            text = response.decode("utf-8")
-        elif isinstance(response, str):
-            text = response
-        else:
-            text = json.dumps(dict(response))
+        """Hands over a token endpoint's answer (RFC 6749 §5.1): a dict (any
+        mapping), its JSON text, or that text as UTF-8 bytes, read with the
+        configured response mapping.
+
+        Anything else is a :class:`TypeError` that names only its type; bytes
+        that are not UTF-8 (or text that cannot be encoded) are a
+        :class:`ProtocolError` that quotes nothing of the answer."""
+        text = _token_response_text(response)
         try:
             return self.core.set_token_response(text)
         finally:
@@ -528,3 +528,41 @@ def _http_request(
         headers=[_ffi.HttpHeader(name=name, value=value) for name, value in (headers or {}).items()],
         body=body,
     )
+
+
+def _token_response_text(response: object) -> str:
+    """The JSON text of a token endpoint answer handed to
+    :meth:`Keeper.set_token_response`. Errors never quote the answer (it
+    holds tokens), nor chain an exception that does."""
+    if isinstance(response, (bytes, bytearray, memoryview)):
+        text = _utf8_or_none(bytes(response))
+    elif isinstance(response, str):
+        text = response if _encodes_as_utf8(response) else None
+    elif isinstance(response, Mapping):
+        return json.dumps(dict(response))
+    else:
+        raise TypeError(
+            "set_token_response takes the token endpoint's answer as a dict, its JSON text (str) or "
+            f"UTF-8 bytes, not {type(response).__name__}; with requests or httpx, pass response.json()"
+        )
+    if text is None:
+        raise ProtocolError(
+            "the token endpoint's answer handed to set_token_response is not valid UTF-8 text "
+            "(its content is not shown); pass the response body as the server sent it"
+        )
+    return text
+
+
+def _utf8_or_none(data: bytes) -> Optional[str]:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _encodes_as_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -9,8 +9,11 @@
 //! 503 with `invalid_grant` has not judged the refresh token). An answer that is not such an object (an empty body, an HTML error
 //! page from a proxy) becomes an [`Error::HttpStatus`] that says what came
 //! back, so "400 with an empty body" is a clear message rather than a JSON
-//! parse error. Descriptions are scrubbed of the secrets the request carried
-//! and shortened, so an echoing server cannot put a token into an error.
+//! parse error. Every server-supplied text kept (`error`, `error_description`,
+//! the `Content-Type`) is scrubbed of the secrets the request carried, in
+//! their raw, form-urlencoded and base64 Basic forms, whole or as a long
+//! prefix (see `sent_secrets.rs`), and shortened, so an echoing server cannot
+//! put a secret into an error, a log line or a listener event.
 
 use serde_json::Value;
 
@@ -58,7 +61,11 @@ pub(crate) fn error_from_response(
     } else {
         let kind = match content_type {
             Some(ct) if ct.contains("json") => "a JSON body that is not an RFC 6749 §5.2 error".to_owned(),
-            Some(ct) => format!("a non-JSON body ({ct}, {} bytes)", body.len()),
+            Some(ct) => format!(
+                "a non-JSON body ({}, {} bytes)",
+                shorten(&scrub(ct, sent_secrets)),
+                body.len()
+            ),
             None => format!("a body with no content type ({} bytes)", body.len()),
         };
         format!("with {kind}")

@@ -190,7 +190,7 @@ async fn read_response(response: reqwest::Response) -> Result<FormResponse, reqw
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-fn basic_credentials(client_id: &str, secret: &Secret) -> String {
+pub(super) fn basic_credentials(client_id: &str, secret: &Secret) -> String {
     let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let pair = format!("{}:{}", encode(client_id), encode(secret.expose()));
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))

@@ -11,7 +11,9 @@
 //!
 //! Requests are `application/x-www-form-urlencoded` POSTs (RFC 6749 §3.2)
 //! authenticated per the configured [`ClientAuthMethod`](crate::ClientAuthMethod)
-//! and retried on transient failures (see [`form_post`]). Redirects from the
+//! and retried on transient failures (see [`form_post`]). Error answers are
+//! scrubbed of every secret the request carried, in every form it carried
+//! them (see [`sent_secrets`]). Redirects from the
 //! token endpoint are not followed: a token request is never replayed to
 //! another URL. The HTTP client is the process's shared one
 //! ([`crate::http_client`]), rebuilt in a forked child.
@@ -26,6 +28,7 @@
 mod error_response;
 mod form_post;
 pub(crate) mod http_headers;
+mod sent_secrets;
 
 use std::sync::Arc;
 
@@ -44,6 +47,7 @@ use crate::token_set::TokenSet;
 
 pub(crate) use form_post::Attempts;
 use form_post::FormResponse;
+use sent_secrets::SentSecrets;
 
 /// The grant type of a device code token request (RFC 8628 §3.4).
 pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -85,7 +89,9 @@ impl TokenEndpoint {
             ("grant_type", "refresh_token".to_owned()),
             ("refresh_token", refresh_token.expose().to_owned()),
         ];
-        let fresh = self.token_request(params, &[refresh_token], attempts).await?;
+        // The access token was not sent, but the server knows it and may quote it.
+        let secrets = [refresh_token, current.access_token_secret()];
+        let fresh = self.token_request(params, &secrets, attempts).await?;
         Ok(fresh.inherit_from(current))
     }
 
@@ -126,9 +132,6 @@ impl TokenEndpoint {
             params.push(("scope", self.config.scopes.join(" ")));
         }
         let response = self.post(&url, params, &[], Attempts::WithRetries).await?;
-        if !response.is_success() {
-            return Err(response.into_error(&[]));
-        }
         DeviceAuthorization::parse(&response.body)
     }
 
@@ -152,14 +155,10 @@ impl TokenEndpoint {
             ("token", token.expose().to_owned()),
             ("token_type_hint", hint.to_owned()),
         ];
-        let error = match self.post(&url, params, &[token], Attempts::WithRetries).await {
-            Ok(response) if response.is_success() => return TokenRevocation::Revoked,
-            Ok(response) => response.into_error(&[token]),
-            Err(error) => error,
-        };
-        match error {
-            Error::OAuth { code, .. } if code == "unsupported_token_type" => TokenRevocation::Unsupported,
-            error => TokenRevocation::Failed {
+        match self.post(&url, params, &[token], Attempts::WithRetries).await {
+            Ok(_) => TokenRevocation::Revoked,
+            Err(Error::OAuth { code, .. }) if code == "unsupported_token_type" => TokenRevocation::Unsupported,
+            Err(error) => TokenRevocation::Failed {
                 reason: error.to_string(),
             },
         }
@@ -176,9 +175,6 @@ impl TokenEndpoint {
         }
         let url = self.config.token_endpoint.clone();
         let response = self.post(&url, params, sent, attempts).await?;
-        if !response.is_success() {
-            return Err(response.into_error(sent));
-        }
         let received_at = self.clock.now_ms();
         parse_token_response(
             &response.body,
@@ -188,6 +184,8 @@ impl TokenEndpoint {
         )
     }
 
+    /// POSTs `params` to `url` and returns a successful answer; any other
+    /// answer is an error scrubbed of the request's secrets.
     async fn post(
         &self,
         url: &Url,
@@ -195,11 +193,9 @@ impl TokenEndpoint {
         sent: &[&Secret],
         attempts: Attempts,
     ) -> Result<FormResponse, Error> {
-        let mut secrets: Vec<&Secret> = sent.to_vec();
-        if let Some(s) = &self.client_secret {
-            secrets.push(s);
-        }
-        form_post::post_form(
+        let secrets = SentSecrets::of(sent, self.client_secret.as_ref(), &self.config);
+        let secrets = secrets.as_refs();
+        let response = form_post::post_form(
             &self.http.get()?,
             url,
             &self.config,
@@ -209,6 +205,11 @@ impl TokenEndpoint {
             &secrets,
             attempts,
         )
-        .await
+        .await?;
+        if response.is_success() {
+            Ok(response)
+        } else {
+            Err(response.into_error(&secrets))
+        }
     }
 }
