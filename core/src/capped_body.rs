@@ -59,12 +59,12 @@ impl BodyLimit {
 
     fn too_large(&self, announced: Option<u64>) -> Error {
         let size = match announced {
-            Some(n) => format!("announces {n} bytes (Content-Length)"),
-            None => "is larger".to_owned(),
+            Some(n) => format!("announces {n} bytes (Content-Length), over"),
+            None => "is over".to_owned(),
         };
         Error::MalformedResponse {
             detail: format!(
-                "{} {size}, over the cap of {} bytes; raise RefreshPolicy.{} if answers this large are expected",
+                "{} {size} the cap of {} bytes; raise RefreshPolicy.{} if answers this large are expected",
                 self.what, self.max_bytes, self.setting
             ),
         }
