@@ -20,9 +20,12 @@ pub struct HttpHeader {
 pub struct HttpRequest {
     /// `GET`, `POST`, …
     pub method: String,
-    /// The full URL; its origin must be one of the session's `api_origins`.
+    /// The full URL; its origin must be one of the session's `api_origins`,
+    /// and it may not carry a user name or password.
     pub url: String,
-    /// Headers to send (an `Authorization` header here is replaced).
+    /// Headers to send. `Authorization` and `Host` are refused with a
+    /// `Configuration` error: the token is the credential, and the host is
+    /// the URL's.
     #[uniffi(default = [])]
     pub headers: Vec<HttpHeader>,
     /// The body, if any.

@@ -160,8 +160,9 @@ impl TokenKeeper {
     }
 
     /// Whether the access token may be sent to `url` (its origin is one of
-    /// the configured `api_origins`, with HTTPS or loopback HTTP). The check
-    /// `send` makes, for integrations that send requests themselves.
+    /// the configured `api_origins`, with HTTPS or loopback HTTP, and the URL
+    /// has no `user:password@` part). The check `send` makes, for
+    /// integrations that send requests themselves.
     pub fn may_send_token_to(&self, url: String) -> bool {
         self.session.check_destination(&url).is_ok()
     }

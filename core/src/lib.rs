@@ -44,6 +44,7 @@
 uniffi::setup_scaffolding!();
 
 mod builder;
+mod capped_body;
 mod clock;
 mod config;
 mod deadline;
@@ -80,7 +81,10 @@ pub use keeper::TokenKeeper;
 pub use listener::{flush_listener_events, ChangeReason, RefreshFailure, SessionListener, TokensChanged};
 pub use log_bridge::{clear_log_sink, set_log_level, set_log_sink, LogLevel, LogRecord, LogSink};
 pub use pkce::AuthorizationRequest;
-pub use policy::{RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION};
+pub use policy::{
+    RefreshPolicy, DEFAULT_MAX_API_RESPONSE_BYTES, DEFAULT_MAX_RESPONSE_BYTES, MAX_CLOCK_SKEW_FRACTION,
+    MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION,
+};
 pub use revocation::{LogoutOutcome, TokenRevocation};
 pub use secret::{Secret, MIN_ECHO_PREFIX};
 pub use state::SessionState;

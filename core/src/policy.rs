@@ -22,6 +22,10 @@
 //! and 429): exponential backoff from `initial_backoff_ms` doubling up to
 //! `max_backoff_ms`, with jitter, and a server's `Retry-After` honoured up to
 //! `max_retry_after_secs`.
+//!
+//! Answers are read with a size cap (see `capped_body`): `max_response_bytes`
+//! (64 KiB) for the authorization server, `max_api_response_bytes` (16 MiB)
+//! for `send`.
 
 use std::time::Duration;
 
@@ -31,6 +35,12 @@ pub const MAX_REFRESH_AHEAD_FRACTION: f64 = 0.5;
 pub const MAX_CLOCK_SKEW_FRACTION: f64 = 0.1;
 /// The largest share of a refresh token's lifetime the keep-alive window may take.
 pub const MAX_KEEPALIVE_FRACTION: f64 = 0.5;
+
+/// The default of [`RefreshPolicy::max_response_bytes`]: 64 KiB, far more
+/// than any token answer (a few KiB even with an ID token).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024;
+/// The default of [`RefreshPolicy::max_api_response_bytes`]: 16 MiB.
+pub const DEFAULT_MAX_API_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How a session decides when to refresh and how it retries.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -74,6 +84,17 @@ pub struct RefreshPolicy {
     /// process refreshes it, in milliseconds. Default 60 000.
     #[uniffi(default = 60000)]
     pub store_lock_timeout_ms: u64,
+    /// The largest answer read from the authorization server (token,
+    /// revocation and device authorization endpoints, error bodies
+    /// included), in bytes; a larger one is refused unread with a `Protocol`
+    /// error. Default 65 536 (64 KiB).
+    #[uniffi(default = 65536)]
+    pub max_response_bytes: u64,
+    /// The largest response body `send` reads, in bytes; a larger one is
+    /// refused with a `Protocol` error after reading at most this much.
+    /// Default 16 777 216 (16 MiB).
+    #[uniffi(default = 16777216)]
+    pub max_api_response_bytes: u64,
 }
 
 impl Default for RefreshPolicy {
@@ -90,6 +111,8 @@ impl Default for RefreshPolicy {
             request_timeout_ms: 30_000,
             proactive_refresh: false,
             store_lock_timeout_ms: 60_000,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_api_response_bytes: DEFAULT_MAX_API_RESPONSE_BYTES,
         }
     }
 }

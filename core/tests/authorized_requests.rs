@@ -84,18 +84,112 @@ async fn a_redirect_to_another_origin_drops_the_authorization_header() {
     assert_eq!(stats["api_requests_with_authorization"], 0);
 }
 
+/// Issue 11, "Authorized requests" item 7: a caller's `Authorization` or
+/// `Host` header is refused before anything is sent.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_caller_supplied_authorization_header_is_replaced() {
+async fn a_caller_supplied_authorization_or_host_header_is_refused() {
     let fixture = Fixture::start();
     let (keeper, _, _) = signed_in_keeper(&fixture).await;
-    let request = HttpRequest {
-        headers: vec![HttpHeader {
-            name: "Authorization".into(),
-            value: "Bearer forged".into(),
-        }],
-        ..HttpRequest::get(fixture.url("/api/me"))
-    };
-    assert_eq!(keeper.send(request).await.expect("sent").status, 200);
+    for (name, value) in [
+        ("Authorization", "Bearer forged"),
+        ("authorization", "Basic dXNlcjpwYXNz"),
+        ("Host", "evil.example"),
+        ("HOST", "localhost"),
+    ] {
+        let request = HttpRequest {
+            headers: vec![HttpHeader {
+                name: name.into(),
+                value: value.into(),
+            }],
+            ..HttpRequest::get(fixture.url("/api/me"))
+        };
+        let error = keeper.send(request).await.expect_err(name);
+        assert!(
+            matches!(error, TokenKeepError::Configuration { .. }),
+            "{name}: {error:?}"
+        );
+        assert!(error.to_string().contains("remove"), "{name}: {error}");
+    }
+    assert_eq!(fixture.stats().await["api_requests"], 0, "nothing was sent");
+}
+
+/// Issue 11, "Authorized requests" item 7: a URL with userinfo would carry
+/// a second `Authorization` header; it is refused, and `may_send_token_to`
+/// says no.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_url_with_userinfo_is_refused() {
+    let fixture = Fixture::start();
+    let (keeper, _, _) = signed_in_keeper(&fixture).await;
+    let plain = fixture.url("/api/me");
+    assert!(keeper.may_send_token_to(plain.clone()));
+    for userinfo in ["user:secret-password@", "user@", ":pw@"] {
+        let url = plain.replacen("://", &format!("://{userinfo}"), 1);
+        assert!(!keeper.may_send_token_to(url.clone()), "{url}");
+        let error = keeper.send(HttpRequest::get(url.clone())).await.expect_err(&url);
+        assert!(matches!(error, TokenKeepError::Configuration { .. }), "{error:?}");
+        assert!(!error.to_string().contains("secret-password"), "{error}");
+    }
+    assert_eq!(fixture.stats().await["api_requests"], 0, "nothing was sent");
+}
+
+/// `GET /api/redirect` at `from`, redirecting to `to`.
+fn redirect_to(from: &Fixture, to: &str) -> String {
+    format!(
+        "{}?to={}",
+        from.url("/api/redirect"),
+        url::form_urlencoded::byte_serialize(to.as_bytes()).collect::<String>()
+    )
+}
+
+/// Issue 11, "Authorized requests" item 8: allowed → other → allowed ends
+/// at an allowed origin, but without the token (dropped at the first hop
+/// and not restored): the 401 says nothing about the token, so no refresh.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_401_after_a_redirect_chain_that_left_the_origin_and_came_back_does_not_refresh() {
+    let fixture = Fixture::start();
+    let other = Fixture::start();
+    let (keeper, _, _) = signed_in_keeper(&fixture).await;
+    let before = keeper.access_token().await.expect("token");
+    let back = redirect_to(&other, &fixture.url("/api/me"));
+    let response = keeper
+        .send(HttpRequest::get(redirect_to(&fixture, &back)))
+        .await
+        .expect("followed");
+    assert_eq!(response.status, 401, "the final hop carried no token");
+    assert_eq!(response.url, fixture.url("/api/me"));
+    assert_eq!(fixture.refresh_requests().await, 0, "no refresh");
+    assert_eq!(keeper.access_token().await.expect("token"), before);
+    assert_eq!(other.stats().await["api_requests_with_authorization"], 0);
+}
+
+/// Issue 11, "Authorized requests" item 8: a redirect within the origin
+/// keeps the token, so a 401 at its end still refreshes and retries once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_401_after_a_same_origin_redirect_refreshes_and_retries() {
+    let fixture = Fixture::start();
+    let (keeper, _, _) = signed_in_keeper(&fixture).await;
+    fixture.admin("/admin/expire-access-tokens").await;
+    let response = keeper
+        .send(HttpRequest::get(redirect_to(&fixture, &fixture.url("/api/me"))))
+        .await
+        .expect("followed");
+    assert_eq!(response.status, 200, "the retry carried the new token");
+    assert_eq!(fixture.refresh_requests().await, 1);
+}
+
+/// A 401 from another origin a redirect led to (no token sent there) does
+/// not refresh either.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_401_from_another_origin_does_not_refresh() {
+    let fixture = Fixture::start();
+    let other = Fixture::start();
+    let (keeper, _, _) = signed_in_keeper(&fixture).await;
+    let response = keeper
+        .send(HttpRequest::get(redirect_to(&fixture, &other.url("/api/me"))))
+        .await
+        .expect("followed");
+    assert_eq!(response.status, 401);
+    assert_eq!(fixture.refresh_requests().await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,6 +11,10 @@
 //! server's `Retry-After` when it sent one (waited out up to
 //! `max_retry_after_secs`; a longer one fails at once, carrying it), and the
 //! policy's exponential backoff with jitter otherwise.
+//!
+//! Answers, error bodies included, are read up to
+//! `RefreshPolicy::max_response_bytes` (64 KiB by default); a larger one is a
+//! `Protocol` error after reading no more than that, and is not retried.
 
 use base64::Engine;
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -18,6 +22,7 @@ use url::Url;
 
 use super::error_response::error_from_response;
 use super::http_headers::{retry_after_secs, server_date_ms};
+use crate::capped_body::{read_capped, BodyLimit};
 use crate::config::{origin_of, ClientAuthMethod, ValidatedConfig};
 use crate::error::{transport_error, Error};
 use crate::policy::RefreshPolicy;
@@ -150,9 +155,7 @@ impl<'a> FormRequest<'a> {
             request = request.header(AUTHORIZATION, header.expose());
         }
         let response = match request.send().await {
-            Ok(response) => read_response(response)
-                .await
-                .map_err(|e| transport_error(e, &self.origin))?,
+            Ok(response) => read_response(response, &BodyLimit::oauth(policy), &self.origin).await?,
             Err(e) => return Err(transport_error(e, &self.origin)),
         };
         if response.is_success() {
@@ -173,10 +176,12 @@ impl<'a> FormRequest<'a> {
     }
 }
 
-async fn read_response(response: reqwest::Response) -> Result<FormResponse, reqwest::Error> {
+/// Reads a whole answer, its body capped at `limit` (an over-cap body is a
+/// `Protocol` error, not retried; see [`crate::capped_body`]).
+async fn read_response(response: reqwest::Response, limit: &BodyLimit, origin: &str) -> Result<FormResponse, Error> {
     let status = response.status().as_u16();
     let headers: HeaderMap = response.headers().clone();
-    let body = response.bytes().await?.to_vec();
+    let body = read_capped(response, limit, origin).await?;
     Ok(FormResponse {
         status,
         content_type: headers

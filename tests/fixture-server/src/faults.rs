@@ -1,5 +1,6 @@
 //! Injected failures for the token endpoint: delays, error statuses (with
-//! `Retry-After`), malformed JSON, and connection resets. Queued with
+//! `Retry-After`), malformed JSON, connection resets, and answers padded to
+//! a large size (with `Content-Length` or chunked). Queued with
 //! `POST /admin/faults` (or [`crate::FixtureState::queue_fault`]) and consumed one
 //! per `/token` request.
 
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::connection::ConnHandle;
+use crate::large_body::{pad, Framing};
 
 /// The body of a `malformed` fault: JSON cut off mid-string.
 pub const MALFORMED_BODY: &str = r#"{"access_token": "at_"#;
@@ -18,7 +20,8 @@ pub const MALFORMED_BODY: &str = r#"{"access_token": "at_"#;
 /// One queued fault. Per faulted request: sleep `delay_ms` first if set; then if
 /// `reset`, abort the connection without any response; else if `malformed`, answer
 /// 200 with truncated JSON; else if `status`, answer with that status; else (a pure
-/// delay) process the request normally.
+/// delay, or padding alone) process the request normally. With `pad_to_bytes`
+/// the answer (either kind) is then padded with spaces to that many bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
@@ -46,6 +49,14 @@ pub struct FaultSpec {
     /// `Content-Type` sent with `status`; default `application/json`.
     #[serde(default)]
     pub content_type: Option<String>,
+    /// Pad the answer's body with spaces (still valid JSON) to this many
+    /// bytes, generated while it is sent ([`crate::large_body`]).
+    #[serde(default)]
+    pub pad_to_bytes: Option<u64>,
+    /// Send the padded body chunked, without `Content-Length` (needs
+    /// `pad_to_bytes`).
+    #[serde(default)]
+    pub chunked: bool,
 }
 
 fn one() -> u32 {
@@ -63,6 +74,8 @@ impl Default for FaultSpec {
             malformed: false,
             body: None,
             content_type: None,
+            pad_to_bytes: None,
+            chunked: false,
         }
     }
 }
@@ -100,6 +113,20 @@ impl FaultSpec {
         }
     }
 
+    /// Pad the answer to `bytes`, with `Content-Length`.
+    pub fn padded_to(bytes: u64) -> Self {
+        Self {
+            pad_to_bytes: Some(bytes),
+            ..Self::default()
+        }
+    }
+
+    /// Send the padded body chunked instead.
+    pub fn chunked(mut self) -> Self {
+        self.chunked = true;
+        self
+    }
+
     /// Apply to the next `count` requests instead of one.
     pub fn times(mut self, count: u32) -> Self {
         self.count = count;
@@ -117,8 +144,16 @@ impl FaultSpec {
         if self.count == 0 {
             return Err("count must be at least 1".into());
         }
-        if self.status.is_none() && self.delay_ms.is_none() && !self.reset && !self.malformed {
-            return Err("a fault needs at least one of status, delay_ms, reset, malformed".into());
+        if self.status.is_none()
+            && self.delay_ms.is_none()
+            && !self.reset
+            && !self.malformed
+            && self.pad_to_bytes.is_none()
+        {
+            return Err("a fault needs at least one of status, delay_ms, reset, malformed, pad_to_bytes".into());
+        }
+        if self.chunked && self.pad_to_bytes.is_none() {
+            return Err("chunked needs pad_to_bytes".into());
         }
         if let Some(status) = self.status {
             if !(200..=599).contains(&status) {
@@ -129,6 +164,19 @@ impl FaultSpec {
             HeaderValue::from_str(ct).map_err(|_| format!("invalid content_type {ct:?}"))?;
         }
         Ok(())
+    }
+
+    /// `response` padded as this fault asks (unchanged without `pad_to_bytes`).
+    pub(crate) async fn pad(&self, response: Response) -> Response {
+        let Some(total) = self.pad_to_bytes else {
+            return response;
+        };
+        let framing = if self.chunked {
+            Framing::Chunked
+        } else {
+            Framing::ContentLength
+        };
+        pad(response, total, framing).await
     }
 
     /// Performs this fault for one request. `None` means "now handle the request
@@ -236,6 +284,12 @@ mod tests {
         assert_eq!(f.count, 1);
         assert!(f.validate().is_ok());
         assert!(serde_json::from_str::<FaultSpec>(r#"{"retryAfter":2}"#).is_err());
+        assert!(FaultSpec::padded_to(1 << 20).chunked().validate().is_ok());
+        let chunked_alone = FaultSpec {
+            chunked: true,
+            ..FaultSpec::default()
+        };
+        assert!(chunked_alone.validate().is_err());
         assert!(FaultSpec::default().validate().is_err());
         assert!(FaultSpec::with_status(503).times(0).validate().is_err());
         assert!(FaultSpec::with_status(99).validate().is_err());

@@ -21,6 +21,7 @@ mod device;
 mod faults;
 mod form;
 mod introspection;
+mod large_body;
 mod metadata;
 mod oauth_error;
 mod resource;
@@ -74,6 +75,7 @@ fn router(state: FixtureState) -> Router {
         .route("/introspect", post(introspection::introspect))
         .route("/api/me", get(resource::me))
         .route("/api/redirect", get(resource::redirect))
+        .route("/api/large", get(resource::large))
         .route("/stats", get(stats::get_stats))
         .route("/.well-known/oauth-authorization-server", get(metadata::metadata))
         .merge(admin::routes())

@@ -1,6 +1,8 @@
 //! The protected resource under `/api`: `GET /api/me` (needs a live access token)
 //! and `GET /api/redirect?to=URL` (a 302, to test that clients drop `Authorization`
-//! on cross-origin redirects). Counting happens in [`crate::stats`] middleware.
+//! on cross-origin redirects), and `GET /api/large?bytes=N[&chunked=true]` (a
+//! generated body of N bytes, to test clients' size caps). Counting happens
+//! in [`crate::stats`] middleware.
 
 use std::time::SystemTime;
 
@@ -11,6 +13,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::large_body::{pad, Framing};
 use crate::state::FixtureState;
 
 /// `GET /api/me`.
@@ -74,4 +77,24 @@ pub(crate) async fn redirect(Query(query): Query<RedirectQuery>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// Query of `GET /api/large`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LargeQuery {
+    bytes: u64,
+    #[serde(default)]
+    chunked: bool,
+}
+
+/// `GET /api/large?bytes=N[&chunked=true]`: `200` with N bytes (spaces),
+/// generated while sent, with `Content-Length` or chunked. Needs no token.
+pub(crate) async fn large(Query(query): Query<LargeQuery>) -> Response {
+    let framing = if query.chunked {
+        Framing::Chunked
+    } else {
+        Framing::ContentLength
+    };
+    let response = ([(header::CONTENT_TYPE, "application/octet-stream")], "").into_response();
+    pad(response, query.bytes, framing).await
 }

@@ -44,12 +44,17 @@ pub(crate) async fn token(
 ) -> Response {
     let form = FormParams::parse(&body);
     state.recorder().record_token_request(&headers, &form);
-    if let Some(fault) = state.next_fault() {
-        if let Some(response) = fault.apply(&conn).await {
-            return response;
-        }
+    let fault = state.next_fault();
+    let faulted = match &fault {
+        Some(fault) => fault.apply(&conn).await,
+        None => None,
+    };
+    let response =
+        faulted.unwrap_or_else(|| handle(&state, &headers, &form).unwrap_or_else(IntoResponse::into_response));
+    match fault {
+        Some(fault) => fault.pad(response).await,
+        None => response,
     }
-    handle(&state, &headers, &form).unwrap_or_else(IntoResponse::into_response)
 }
 
 fn handle(state: &FixtureState, headers: &HeaderMap, form: &FormParams) -> Result<Response, OAuthError> {
