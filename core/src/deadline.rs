@@ -72,7 +72,10 @@ pub(crate) fn send(policy: &RefreshPolicy) -> Duration {
 
 /// The deadline of polling `device` to its end.
 pub(crate) fn device_polling(policy: &RefreshPolicy, device: &DeviceAuthorization) -> Duration {
-    let last_sleep = device.poll_interval() + Duration::from_secs(SLOW_DOWN_STEP_SECS);
+    let last_sleep = device
+        .poll_interval()
+        .min(device.time_left())
+        .saturating_add(Duration::from_secs(SLOW_DOWN_STEP_SECS));
     let ms = u64::try_from(device.time_left().saturating_add(last_sleep).as_millis()).unwrap_or(u64::MAX);
     with_margin(ms.saturating_add(token_call_ms(policy)))
 }
@@ -131,5 +134,19 @@ mod tests {
         // 600 s of code (a little less has elapsed) + 5 s + 5 s + 580 s + 5 s.
         assert!(deadline <= Duration::from_secs(1_195), "{deadline:?}");
         assert!(deadline > Duration::from_secs(1_190), "{deadline:?}");
+    }
+
+    /// Found by the fuzzer: an absurd `interval` used to overflow here.
+    #[test]
+    fn an_absurd_poll_interval_stays_bounded_by_the_code() {
+        let device = DeviceAuthorization::parse(
+            br#"{"device_code":"d","user_code":"u","verification_uri":"https://example.com/device","expires_in":600,"interval":18446744073709551615}"#,
+        )
+        .expect("parses");
+        device.slow_down();
+        assert_eq!(device.interval_secs(), u64::MAX, "slow_down saturates");
+        let deadline = device_polling(&RefreshPolicy::default(), &device);
+        // No sleep outlasts the code: at most twice its 600 s, + 5 + 580 + 5.
+        assert!(deadline <= Duration::from_secs(1_790), "{deadline:?}");
     }
 }

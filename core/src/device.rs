@@ -95,7 +95,11 @@ impl DeviceAuthorization {
 
     /// Answers `slow_down`: 5 seconds more between polls, from now on.
     pub(crate) fn slow_down(&self) {
-        self.interval_secs.fetch_add(SLOW_DOWN_STEP_SECS, Ordering::SeqCst);
+        let _ = self
+            .interval_secs
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |secs| {
+                Some(secs.saturating_add(SLOW_DOWN_STEP_SECS))
+            });
     }
 
     /// Whether the device code has outlived its `expires_in`.

@@ -46,7 +46,9 @@ impl Session {
         device: Arc<DeviceAuthorization>,
     ) -> RefreshOutcome {
         loop {
-            tokio::time::sleep(device.poll_interval()).await;
+            // Never sleep past the code's expiry (a server may announce
+            // an absurd interval): the expiry check below then ends it.
+            tokio::time::sleep(device.poll_interval().min(device.time_left())).await;
             if device.is_cancelled() {
                 return Err(Error::Authorization {
                     detail: "the device sign-in was cancelled".into(),
