@@ -2,7 +2,7 @@
 # Runs every tokenkeep test: lints, the Rust workspace (core unit and
 # integration tests against the fixture authorization server, the fixture
 # server's own tests, the cross-process store tests, the benchmarks once each
-# in test mode, doc tests), the Python SDK's pytest suite, the Kotlin/Java
+# in test mode, doc tests), a bounded run of the fuzz targets, the Python SDK's pytest suite, the Kotlin/Java
 # SDK's JUnit suite, the Swift package's XCTest suite, and the end-to-end scenarios against
 # node-oidc-provider.
 # Exits non-zero on the first failure.
@@ -21,6 +21,11 @@ cargo test --workspace --all-targets
 
 section "Rust: doc tests"
 cargo test --workspace --doc
+
+section "Rust: fuzz targets, bounded run (fuzz/run.sh; FUZZ_SECONDS per target, 0 skips)"
+if [ "${FUZZ_SECONDS:-20}" != 0 ]; then
+  FUZZ_SECONDS="${FUZZ_SECONDS:-20}" ./fuzz/run.sh
+fi
 
 section "Python SDK: wheel build, install and pytest"
 ./bindings-python/run-tests.sh
