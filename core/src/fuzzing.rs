@@ -21,17 +21,17 @@ use crate::secret::Secret;
 use crate::{DeviceAuthorization, RefreshPolicy, ResponseMapping, StoreError, TokenSet};
 
 /// `endpoint/error_response.rs`, compiled again (see the module doc).
-#[allow(dead_code)]
+#[allow(dead_code, clippy::duplicate_mod)]
 #[path = "endpoint/error_response.rs"]
 mod error_response;
 
 /// `store/envelope.rs`, compiled again; it finds `super::store_key` and
 /// `super::StoreError` here (see the module doc).
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
 #[path = "store/envelope.rs"]
 mod envelope;
 /// `store/store_key.rs`, compiled again for `envelope`.
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
 #[path = "store/store_key.rs"]
 mod store_key;
 
