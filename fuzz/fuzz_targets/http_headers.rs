@@ -17,7 +17,12 @@ fuzz_target!(|data: &[u8]| {
     let Some(retry_after) = retry_after_secs(data) else {
         return; // not a header value at all: reqwest would not hand it over
     };
-    let text = std::str::from_utf8(data).ok().map(str::trim);
+    // The readers take the value only when it is visible ASCII (what
+    // `HeaderValue::to_str` accepts); `str::trim` then trims ASCII spaces.
+    let visible_ascii = data.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b));
+    let text = visible_ascii
+        .then(|| std::str::from_utf8(data).ok().map(str::trim))
+        .flatten();
     if let Some(secs) = text.and_then(|t| t.parse::<u64>().ok()) {
         assert_eq!(retry_after, Some(secs));
     } else if let Some(wait) = retry_after {
