@@ -68,5 +68,16 @@ pub fn assert_absent(text: &str, secret: &str, what: &str) {
     assert!(!text.contains(secret), "{what} quotes `{secret}`: {text}");
 }
 
+/// [`assert_absent`] for `Debug` text, which escapes what it prints: an
+/// occurrence right after an escaping backslash (`\t` + `abc…` when the text
+/// held a tab and `abc…`) is the escape's letter, not a quote, and is skipped.
+pub fn assert_absent_debug(text: &str, secret: &str, what: &str) {
+    let bytes = text.as_bytes();
+    for (at, _) in text.match_indices(secret) {
+        let backslashes = bytes[..at].iter().rev().take_while(|&&b| b == b'\\').count();
+        assert!(backslashes % 2 == 1, "{what} quotes `{secret}`: {text}");
+    }
+}
+
 /// The largest Unix time, in ms, an HTTP date can express (9999-12-31T23:59:59Z).
 pub const MAX_HTTP_DATE_MS: i64 = 253_402_300_799_000;
