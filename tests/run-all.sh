@@ -2,8 +2,9 @@
 # Runs every tokenkeep test: lints, the Rust workspace (core unit and
 # integration tests against the fixture authorization server, the fixture
 # server's own tests, the cross-process store tests, the benchmarks once each
-# in test mode, doc tests), the Python SDK's pytest suite, the Kotlin/Java
-# SDK's JUnit suite, the Swift package's XCTest suite, and the end-to-end scenarios against
+# in test mode, doc tests), a bounded run of the fuzz targets (fuzz/run.sh),
+# the Python SDK's pytest suite, the Kotlin/Java SDK's JUnit suite, the Swift
+# package's XCTest suite, and the end-to-end scenarios against
 # node-oidc-provider.
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -15,12 +16,19 @@ section() { printf '\n==> %s\n' "$*"; }
 section "Rust: format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The hidden entry points the fuzz targets use (core/src/fuzzing.rs).
+cargo clippy -p tokenkeep --features fuzzing --all-targets --quiet -- -D warnings
 
 section "Rust: unit, integration and bench-smoke tests"
 cargo test --workspace --all-targets
 
 section "Rust: doc tests"
 cargo test --workspace --doc
+
+section "Rust: fuzz targets, bounded run (fuzz/run.sh; FUZZ_SECONDS per target, 0 skips)"
+if [ "${FUZZ_SECONDS:-20}" != 0 ]; then
+  FUZZ_SECONDS="${FUZZ_SECONDS:-20}" ./fuzz/run.sh
+fi
 
 section "Python SDK: wheel build, install and pytest"
 ./bindings-python/run-tests.sh

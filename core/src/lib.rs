@@ -52,6 +52,9 @@ mod device;
 mod dispatch;
 mod endpoint;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http_client;
 mod http_exchange;
 mod keeper;
