@@ -13,9 +13,8 @@
 #
 # Prints the executions per target (libFuzzer's stat::number_of_executed_units)
 # and exits non-zero when a target crashes; the crashing input is in
-# fuzz/artifacts/<target>/. Then replays fuzz/regressions/: each known
-# finding must still be gated (no crash without TOKENKEEP_FUZZ_KNOWN_FINDINGS)
-# and is reported as "still reproduces" or "fixed". See fuzz/README.md.
+# fuzz/artifacts/<target>/. Then replays fuzz/regressions/ (inputs that once
+# found a bug): each must pass. See fuzz/README.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
@@ -104,20 +103,17 @@ for t in "${TARGETS[@]}"; do
   fi
 done
 
-# Known findings (fuzz/regressions/<target>/<input>): gated in the bounded
-# run, so each must pass without TOKENKEEP_FUZZ_KNOWN_FINDINGS and crash with it.
+# Inputs that once found a bug (fuzz/regressions/<target>/<input>): each
+# must pass now, with every check on.
 for dir in regressions/*/; do
   [ -d "$dir" ] || continue
   t="$(basename "$dir")"
   [[ " ${TARGETS[*]} " == *" $t "* ]] || continue
   for input in "$dir"*; do
-    case "$input" in *.md) continue ;; esac
-    if ! "$BIN_DIR/$t" "$input" >"$SCRATCH/replay.log" 2>&1; then
-      echo "regression $input: crashes even with the known-findings checks off"; tail -20 "$SCRATCH/replay.log"; failed=1
-    elif TOKENKEEP_FUZZ_KNOWN_FINDINGS=1 "$BIN_DIR/$t" "$input" >"$SCRATCH/replay.log" 2>&1; then
-      echo "regression $input: FIXED (no longer fails with TOKENKEEP_FUZZ_KNOWN_FINDINGS=1): move it to corpus/$t/ and make its check unconditional"
+    if "$BIN_DIR/$t" "$input" >"$SCRATCH/replay.log" 2>&1; then
+      echo "regression $input: passes"
     else
-      echo "regression $input: still reproduces (known finding, see fuzz/regressions/README.md)"
+      echo "regression $input: FAILS again"; tail -20 "$SCRATCH/replay.log"; failed=1
     fi
   done
 done

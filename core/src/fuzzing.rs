@@ -5,11 +5,9 @@
 //! Errors come back as [`ErrorText`] (what a caller or a log line would see)
 //! because the internal error type is private.
 //!
-//! Two parsers live in modules that are private to their parent
-//! (`endpoint::error_response`, `store::envelope` with `store::store_key`).
-//! Rather than widen their visibility, this module compiles those same
-//! source files a second time with `#[path]`: the fuzz targets run the exact
-//! code of the SDK, and the files themselves stay untouched.
+//! The parsers' modules are crate-visible for this module's sake only
+//! (`endpoint::error_response`, `store::envelope`, `store::store_key`): the
+//! fuzz targets run the exact code of the SDK.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,20 +18,8 @@ use crate::error::Error;
 use crate::secret::Secret;
 use crate::{DeviceAuthorization, RefreshPolicy, ResponseMapping, StoreError, TokenSet};
 
-/// `endpoint/error_response.rs`, compiled again (see the module doc).
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "endpoint/error_response.rs"]
-mod error_response;
-
-/// `store/envelope.rs`, compiled again; it finds `super::store_key` and
-/// `super::StoreError` here (see the module doc).
-#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
-#[path = "store/envelope.rs"]
-mod envelope;
-/// `store/store_key.rs`, compiled again for `envelope`.
-#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
-#[path = "store/store_key.rs"]
-mod store_key;
+use crate::endpoint::error_response;
+use crate::store::{envelope, store_key};
 
 /// An error as the outside world sees it.
 #[derive(Debug, Clone)]

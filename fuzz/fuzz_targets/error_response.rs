@@ -19,7 +19,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tokenkeep::fuzzing::error_from_response;
-use tokenkeep_fuzz::{assert_absent, assert_absent_debug, known_findings, lines, secret_like};
+use tokenkeep_fuzz::{assert_absent, assert_absent_debug, lines, secret_like};
 
 fuzz_target!(|data: &[u8]| {
     let (head, body) = lines(data, 4);
@@ -34,11 +34,6 @@ fuzz_target!(|data: &[u8]| {
     let error = error_from_response(status, content_type, retry_after, body, &secrets);
 
     for secret in secrets.iter().filter(|s| secret_like(s)) {
-        // Known finding 2 (fuzz/regressions/README.md): the content type is
-        // quoted as received, unscrubbed.
-        if !known_findings() && content_type.is_some_and(|ct| ct.contains(secret)) {
-            continue;
-        }
         assert_absent(&error.display, secret, "a token endpoint error");
         assert_absent_debug(&error.debug, secret, "a token endpoint error's Debug");
     }
@@ -49,10 +44,7 @@ fuzz_target!(|data: &[u8]| {
     if error.kind == "HttpStatus" {
         assert_eq!(error.retry_after_secs, retry_after);
     }
-    // Descriptions and codes are cut at 300 characters; only the content
-    // type is quoted whole (known finding 2).
-    let ct_len = content_type.map_or(0, |ct| ct.chars().count());
-    let bound = if known_findings() { 1_000 } else { 1_000 + ct_len };
+    // Descriptions, codes and the content type are cut at 300 characters.
     let len = error.display.chars().count();
-    assert!(len <= bound, "an error of {len} characters: {}", error.display);
+    assert!(len <= 1_000, "an error of {len} characters: {}", error.display);
 });

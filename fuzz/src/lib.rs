@@ -1,15 +1,7 @@
 //! Helpers shared by the fuzz targets in `fuzz_targets/`: input framing,
-//! the "no secret in an error" check, and the switch for known findings.
+//! the "no secret in an error" check.
 
 use std::sync::OnceLock;
-
-/// Whether the checks for known, not yet fixed findings are on
-/// (`TOKENKEEP_FUZZ_KNOWN_FINDINGS=1`; see `fuzz/regressions/README.md`).
-/// Off by default so the bounded CI run stays a regression gate.
-pub fn known_findings() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("TOKENKEEP_FUZZ_KNOWN_FINDINGS").is_ok_and(|v| v == "1"))
-}
 
 /// Whether to describe each outcome on stderr (`TOKENKEEP_FUZZ_VERBOSE=1`),
 /// for checking what a seed or a crash input reaches.

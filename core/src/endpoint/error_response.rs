@@ -61,9 +61,11 @@ pub(crate) fn error_from_response(
     } else {
         let kind = match content_type {
             Some(ct) if ct.contains("json") => "a JSON body that is not an RFC 6749 §5.2 error".to_owned(),
+            // Only the media type (no parameters), scrubbed and shortened:
+            // a header is server text like a description (found by the fuzzer).
             Some(ct) => format!(
                 "a non-JSON body ({}, {} bytes)",
-                shorten(&scrub(ct, sent_secrets)),
+                shorten(&scrub(ct.split(';').next().unwrap_or_default().trim(), sent_secrets)),
                 body.len()
             ),
             None => format!("a body with no content type ({} bytes)", body.len()),

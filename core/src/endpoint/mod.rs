@@ -25,7 +25,7 @@
 //! No client can avoid this; tokenkeep retries rather than lose the session
 //! on every dropped packet.
 
-mod error_response;
+pub(crate) mod error_response;
 mod form_post;
 pub(crate) mod http_headers;
 mod sent_secrets;

@@ -41,12 +41,12 @@
 //! `envelope`, `key_lock` and `store_key` hold the shared parts.
 
 mod encrypted_file;
-mod envelope;
+pub(crate) mod envelope;
 mod key_lock;
 mod memory;
 pub(crate) mod record;
 mod sqlite;
-mod store_key;
+pub(crate) mod store_key;
 
 use std::sync::Arc;
 
