@@ -9,25 +9,12 @@ mod support;
 
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use serde_json::json;
 use support::*;
 use tokenkeep::{
     flush_listener_events, set_log_level, set_log_sink, LogLevel, LogRecord, LogSink, MemoryStore, RefreshPolicy,
     TokenKeeper, TokenKeeperBuilder, TokenStore,
 };
-
-/// Records every log record it is given.
-#[derive(Default)]
-struct RecordingSink {
-    records: Mutex<Vec<LogRecord>>,
-}
-
-impl LogSink for RecordingSink {
-    fn log(&self, record: LogRecord) {
-        self.records.lock().push(record);
-    }
-}
 
 /// Panics on every record.
 struct PanickingSink;

@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{json, Value};
 use support::*;
-use tokenkeep::{ClientConfig, SessionState, TokenKeepError, TokenKeeperBuilder};
+use tokenkeep::{ClientConfig, SessionState, TokenKeepError};
 
 /// A real sign-in answer with `changes` applied.
 async fn answer_with(fixture: &Fixture, changes: Value) -> String {
@@ -69,18 +69,11 @@ async fn a_refresh_token_known_to_be_expired_is_never_sent() {
 #[tokio::test(flavor = "multi_thread")]
 async fn refresh_token_ttl_zero_is_honoured() {
     let fixture = Fixture::start();
-    let clock = tokenkeep::ManualClock::new();
-    let keeper = TokenKeeperBuilder::new(ClientConfig {
+    let config = ClientConfig {
         extra_token_params: [("refresh_token_ttl".to_owned(), "0".to_owned())].into(),
         ..config(&fixture, "public-app")
-    })
-    .policy(fast_policy())
-    .manual_clock(clock.clone())
-    .build()
-    .expect("builds");
-    keeper
-        .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
-        .expect("set");
+    };
+    let (keeper, clock, _listener) = signed_in_keeper_for(&fixture, config, fast_policy()).await;
     clock.advance_secs(3_600);
     let refreshed = keeper.access_token().await.expect("one refresh");
     assert_eq!(fixture.refresh_requests().await, 1);

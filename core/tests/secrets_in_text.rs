@@ -9,25 +9,12 @@ mod support;
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
-use parking_lot::Mutex;
 use serde_json::json;
 use support::*;
 use tokenkeep::{
-    flush_listener_events, set_log_sink, ClientAuthMethod, ClientConfig, HttpRequest, LogLevel, LogRecord, LogSink,
-    RefreshPolicy, TokenKeepError, TokenKeeper, TokenKeeperBuilder,
+    flush_listener_events, set_log_sink, ClientAuthMethod, ClientConfig, HttpRequest, LogLevel, RefreshPolicy,
+    TokenKeepError, TokenKeeper, TokenKeeperBuilder,
 };
-
-/// Records every log record of this test process.
-#[derive(Default)]
-struct RecordingSink {
-    records: Mutex<Vec<LogRecord>>,
-}
-
-impl LogSink for RecordingSink {
-    fn log(&self, record: LogRecord) {
-        self.records.lock().push(record);
-    }
-}
 
 /// The process-wide sink, installed once (tests in this file run in parallel).
 fn sink() -> &'static Arc<RecordingSink> {

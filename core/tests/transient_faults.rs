@@ -129,18 +129,11 @@ async fn a_malformed_answer_is_a_protocol_error_and_keeps_the_tokens() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_400_with_an_empty_body_is_explained() {
     let fixture = Fixture::start();
-    let clock = tokenkeep::ManualClock::new();
-    let keeper = TokenKeeperBuilder::new(tokenkeep::ClientConfig {
+    let config = tokenkeep::ClientConfig {
         unexplained_refusal_ends_session: false,
         ..config(&fixture, "public-app")
-    })
-    .policy(fast_policy())
-    .manual_clock(clock.clone())
-    .build()
-    .expect("builds");
-    keeper
-        .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
-        .expect("set");
+    };
+    let (keeper, clock, _) = signed_in_keeper_for(&fixture, config, fast_policy()).await;
     clock.advance_secs(3_600);
     fixture.fault(json!({"status": 400, "body": ""})).await;
     let error = keeper.access_token().await.expect_err("400");

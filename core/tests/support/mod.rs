@@ -199,9 +199,18 @@ pub async fn signed_in_keeper_with(
     fixture: &Fixture,
     policy: RefreshPolicy,
 ) -> (Arc<TokenKeeper>, Arc<ManualClock>, Arc<RecordingListener>) {
+    signed_in_keeper_for(fixture, config(fixture, "public-app"), policy).await
+}
+
+/// [`signed_in_keeper`] with another config (of the public client) and policy.
+pub async fn signed_in_keeper_for(
+    fixture: &Fixture,
+    config: ClientConfig,
+    policy: RefreshPolicy,
+) -> (Arc<TokenKeeper>, Arc<ManualClock>, Arc<RecordingListener>) {
     let clock = ManualClock::new();
     let listener = Arc::new(RecordingListener::default());
-    let keeper = TokenKeeperBuilder::new(config(fixture, "public-app"))
+    let keeper = TokenKeeperBuilder::new(config)
         .policy(policy)
         .manual_clock(clock.clone())
         .listener(listener.clone())
@@ -367,4 +376,16 @@ pub async fn stat(fixture: &Fixture, name: &str) -> u64 {
     fixture.stats().await[name]
         .as_u64()
         .unwrap_or_else(|| panic!("stats field {name}"))
+}
+
+/// Records every log record it is given (a `LogSink` for tests).
+#[derive(Default)]
+pub struct RecordingSink {
+    pub records: Mutex<Vec<tokenkeep::LogRecord>>,
+}
+
+impl tokenkeep::LogSink for RecordingSink {
+    fn log(&self, record: tokenkeep::LogRecord) {
+        self.records.lock().push(record);
+    }
 }
