@@ -102,6 +102,13 @@ impl Backoff {
         self.blocked_until = Some(instant_after(pause));
     }
 
+    /// Records one more failure in a row, blocking for the policy's pause
+    /// after that many failures (or `retry_after_secs`, if longer).
+    fn fail_in_a_row(&mut self, policy: &RefreshPolicy, retry_after_secs: Option<u64>) {
+        let failures = self.failures.saturating_add(1);
+        self.fail(policy.pause_after_failure(failures, retry_after_secs));
+    }
+
     fn remaining(&self) -> Duration {
         self.blocked_until
             .map_or(Duration::ZERO, |until| until.saturating_duration_since(Instant::now()))

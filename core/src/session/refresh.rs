@@ -297,11 +297,9 @@ impl Session {
 
     /// Spaces background attempts after a failure and tells the listeners.
     fn note_refresh_failure(&self, error: &Error) {
-        {
-            let mut backoff = self.refresh_backoff.lock();
-            let failures = backoff.failures.saturating_add(1);
-            backoff.fail(self.policy.pause_after_failure(failures, error.retry_after_secs()));
-        }
+        self.refresh_backoff
+            .lock()
+            .fail_in_a_row(&self.policy, error.retry_after_secs());
         tracing::warn!(account = %self.account, %error, "token refresh failed");
         let public = TokenKeepError::from(error.clone());
         self.listeners.refresh_failed(RefreshFailure {

@@ -251,9 +251,7 @@ impl Session {
                         current.unsaved = Some(error.clone());
                     }
                 }
-                let mut backoff = self.save_backoff.lock();
-                let failures = backoff.failures.saturating_add(1);
-                backoff.fail(self.policy.pause_after_failure(failures, None));
+                self.save_backoff.lock().fail_in_a_row(&self.policy, None);
                 tracing::warn!(account = %self.account, %error, "tokens held only in memory still cannot be stored; retrying later");
                 Err(held_but_not_stored(&error))
             }
