@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use tokenkeep::{ClientConfig, ManualClock, TokenKeeperBuilder};
+use tokenkeep::{ManualClock, TokenKeeper, TokenKeeperOptions};
 use tokenkeep_fixture_server::{spawn, ServerConfig};
 
 const CALLERS: usize = 1_000;
@@ -32,11 +32,12 @@ fn concurrent_refresh(c: &mut Criterion) {
     let http = reqwest::Client::new();
     let clock = ManualClock::new();
     // A confidential client holding tokens of a fresh sign-in, refresh token included.
-    let keeper = TokenKeeperBuilder::new(ClientConfig::new(server.url("/token"), "confidential-app"))
-        .client_secret("confidential-secret".into())
-        .manual_clock(clock.clone())
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        client_secret: Some("confidential-secret".into()),
+        clock: Some(clock.clone()),
+        ..TokenKeeperOptions::new(server.url("/token"), "confidential-app")
+    })
+    .expect("builds");
     let signed_in = server.state().sign_in_tokens("confidential-app").expect("known client");
     keeper.set_token_response(signed_in).expect("set");
 

@@ -8,17 +8,17 @@
 //! Run: `cargo bench -p tokenkeep --bench fresh_token`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use tokenkeep::{ClientConfig, TokenKeeperBuilder};
+use tokenkeep::{TokenKeeper, TokenKeeperOptions};
 
 fn fresh_token(c: &mut Criterion) {
-    let keeper = TokenKeeperBuilder::new(ClientConfig::new("https://auth.example.com/token", "bench-app"))
-        .build()
-        .expect("builds");
+    let keeper =
+        TokenKeeper::new(TokenKeeperOptions::new("https://auth.example.com/token", "bench-app")).expect("builds");
     keeper
         .set_tokens(
             "at_".to_owned() + &"x".repeat(40),
             Some("rt_benchmark".into()),
             Some(3_600),
+            None,
             None,
         )
         .expect("set");

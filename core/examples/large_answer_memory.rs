@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use tokenkeep::{ClientConfig, HttpRequest, TokenKeeperBuilder};
+use tokenkeep::{HttpRequest, TokenKeeper, TokenKeeperOptions};
 use tokenkeep_fixture_server::{spawn, FaultSpec, ServerConfig};
 
 const HALF_GB: u64 = 500_000_000;
@@ -32,11 +32,11 @@ fn show(what: &str, started: Instant, result: String) {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = spawn(ServerConfig::default())?;
-    let config = ClientConfig {
+    let config = TokenKeeperOptions {
         api_origins: vec![server.base_url()],
-        ..ClientConfig::new(server.url("/token"), "public-app")
+        ..TokenKeeperOptions::new(server.url("/token"), "public-app")
     };
-    let keeper = TokenKeeperBuilder::new(config).build()?;
+    let keeper = TokenKeeper::new(config)?;
     keeper.set_token_response(
         r#"{"access_token":"at","token_type":"Bearer","expires_in":3600,"refresh_token":"rt"}"#.into(),
     )?;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use tokenkeep::{
-    ClientConfig, HttpRequest, RefreshFailure, RefreshPolicy, SessionListener, TokenKeeperBuilder, TokensChanged,
+    HttpRequest, RefreshFailure, RefreshPolicy, SessionListener, TokenKeeper, TokenKeeperOptions, TokensChanged,
 };
 use tokenkeep_fixture_server::{spawn, ClientSpec, ServerConfig};
 use tracing::Level;
@@ -52,7 +52,7 @@ impl SessionListener for PrintingListener {
         println!(
             "  [{:>5.2}s] event: refresh failed: {}",
             self.started.elapsed().as_secs_f64(),
-            failure.message
+            failure.detail
         );
     }
 }
@@ -91,20 +91,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("fixture authorization server: {}", server.base_url());
 
     let started = Instant::now();
-    let config = ClientConfig {
+    let config = TokenKeeperOptions {
         authorization_endpoint: Some(server.url("/authorize")),
         revocation_endpoint: Some(server.url("/revoke")),
         redirect_uri: Some("demo-app://callback".into()),
         api_origins: vec![server.base_url()],
-        ..ClientConfig::new(server.url("/token"), "demo-app")
+        ..TokenKeeperOptions::new(server.url("/token"), "demo-app")
     };
-    let keeper = TokenKeeperBuilder::new(config)
-        .policy(RefreshPolicy {
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        policy: RefreshPolicy {
             proactive_refresh: true,
             ..RefreshPolicy::default()
-        })
-        .listener(Arc::new(PrintingListener { started }))
-        .build()?;
+        },
+        listener: Some(Arc::new(PrintingListener { started })),
+        ..config
+    })?;
 
     // Sign in: open the authorization URL (the fixture approves at once and
     // redirects; a real app opens a browser here) and finish with the callback.

@@ -24,7 +24,7 @@
 //! ```
 
 use crate::error::{transport_error, Error};
-use crate::policy::RefreshPolicy;
+use crate::policy::{non_negative, RefreshPolicy};
 
 /// A size cap and the words to explain it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl BodyLimit {
     /// authorization, and their error bodies).
     pub(crate) fn oauth(policy: &RefreshPolicy) -> Self {
         BodyLimit {
-            max_bytes: policy.max_response_bytes,
+            max_bytes: non_negative(policy.max_response_bytes),
             what: "the authorization server's answer",
             setting: "max_response_bytes",
         }
@@ -51,7 +51,7 @@ impl BodyLimit {
     /// The cap of API answers returned by `send`.
     pub(crate) fn api(policy: &RefreshPolicy) -> Self {
         BodyLimit {
-            max_bytes: policy.max_api_response_bytes,
+            max_bytes: non_negative(policy.max_api_response_bytes),
             what: "the API's answer",
             setting: "max_api_response_bytes",
         }
@@ -113,7 +113,7 @@ mod tests {
         );
         assert!(matches!(
             crate::error::TokenKeepError::from(limit.too_large(None)),
-            crate::error::TokenKeepError::Protocol { .. }
+            crate::error::TokenKeepError::BadResponse { .. }
         ));
     }
 }

@@ -39,7 +39,7 @@ impl Clock {
     }
 }
 
-fn system_now_ms() -> i64 {
+pub(crate) fn system_now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -77,15 +77,15 @@ impl ManualClock {
         self.now_ms.load(Ordering::SeqCst)
     }
 
-    /// Moves the clock forward by `secs` seconds.
-    pub fn advance_secs(&self, secs: u64) {
+    /// Moves the clock forward by `secs` seconds (backwards when negative).
+    pub fn advance_secs(&self, secs: i64) {
         self.advance_ms(secs.saturating_mul(1000));
     }
 
-    /// Moves the clock forward by `ms` milliseconds (stopping at the end of
-    /// time rather than wrapping round).
-    pub fn advance_ms(&self, ms: u64) {
-        let delta = i64::try_from(ms).unwrap_or(i64::MAX);
+    /// Moves the clock forward by `ms` milliseconds, backwards when negative
+    /// (stopping at either end of time rather than wrapping round).
+    pub fn advance_ms(&self, ms: i64) {
+        let delta = ms;
         let _ = self.now_ms.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
             Some(now.saturating_add(delta))
         });
@@ -116,9 +116,9 @@ mod tests {
     #[test]
     fn advancing_saturates_instead_of_wrapping() {
         let clock = ManualClock::starting_at(i64::MAX - 10);
-        clock.advance_secs(u64::MAX);
+        clock.advance_secs(i64::MAX);
         assert_eq!(clock.now_unix_ms(), i64::MAX);
-        clock.advance_ms(u64::MAX);
+        clock.advance_ms(i64::MAX);
         assert_eq!(clock.now_unix_ms(), i64::MAX);
     }
 

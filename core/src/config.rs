@@ -1,8 +1,9 @@
 //! What a session needs to know about its authorization server and client.
 //!
-//! [`ClientConfig`] is plain data (no secrets: the client secret is handed to
-//! the builder separately, so a config can be logged or printed). It is
-//! checked once, when the session is built, into [`ValidatedConfig`]: every
+//! [`TokenKeeperOptions`] is one record with defaults; its `Debug` and
+//! `Display` never show the client secret, so options can be logged or
+//! printed. Its server settings are checked once, when the keeper is
+//! made, into [`ValidatedConfig`]: every
 //! URL parsed, HTTPS required except for loopback hosts (RFC 6749 §3.1 and
 //! §10.9 require TLS for the token endpoint; `http://127.0.0.1` and
 //! `http://localhost` stay allowed for tests and local servers), and the API
@@ -14,11 +15,17 @@
 //! named by its origin only.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use url::Url;
 
+use crate::clock::ManualClock;
 use crate::error::Error;
+use crate::listener::SessionListener;
+use crate::policy::RefreshPolicy;
+use crate::store::TokenStore;
 use crate::token_response::ResponseMapping;
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3,
@@ -26,8 +33,8 @@ use crate::token_response::ResponseMapping;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ClientAuthMethod {
     /// A public client: `client_id` in the form, no secret (mobile and
-    /// desktop apps, with PKCE).
-    None,
+    /// desktop apps, with PKCE). OpenID Connect calls it `none`.
+    PublicClient,
     /// HTTP Basic with the form-urlencoded id and secret (RFC 6749 §2.3.1).
     /// The default when a secret is given.
     ClientSecretBasic,
@@ -35,13 +42,38 @@ pub enum ClientAuthMethod {
     ClientSecretPost,
 }
 
-/// The authorization server and client a session talks to.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct ClientConfig {
+/// Everything a [`TokenKeeper`](crate::TokenKeeper) is made of, in one
+/// record with defaults: the authorization server and client, the account,
+/// the policy, and where tokens live. The same names in every language:
+///
+/// ```no_run
+/// use tokenkeep::{TokenKeeper, TokenKeeperOptions};
+/// let keeper = TokenKeeper::new(TokenKeeperOptions {
+///     account_id: "user-42".into(),
+///     api_origins: vec!["https://api.example.com".into()],
+///     ..TokenKeeperOptions::new("https://auth.example.com/oauth/token", "my-app")
+/// })?;
+/// # Ok::<(), tokenkeep::TokenKeepError>(())
+/// ```
+///
+/// Its `Debug` and `Display` (every language's `repr`/`toString`/
+/// `description`) show every field except the client secret, which is
+/// shown as `[redacted]`.
+#[derive(Clone, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
+pub struct TokenKeeperOptions {
     /// The token endpoint (RFC 6749 §3.2). HTTPS unless loopback.
     pub token_endpoint: String,
     /// The client identifier (RFC 6749 §2.2).
     pub client_id: String,
+    /// The client secret of a confidential client (RFC 6749 §2.3.1).
+    /// Sensitive: never shown in `Debug`, `Display` or any error.
+    #[uniffi(default = None)]
+    pub client_secret: Option<String>,
+    /// The account these tokens belong to: their key in the store (a user
+    /// id, or user + device). Default `"default"`.
+    #[uniffi(default = "default")]
+    pub account_id: String,
     /// The authorization endpoint (RFC 6749 §3.1), for sign-in with PKCE.
     #[uniffi(default = None)]
     pub authorization_endpoint: Option<String>,
@@ -59,7 +91,7 @@ pub struct ClientConfig {
     #[uniffi(default = [])]
     pub scopes: Vec<String>,
     /// How to authenticate the client; by default `ClientSecretBasic` when a
-    /// client secret is given and `None` otherwise.
+    /// client secret is given and `PublicClient` otherwise.
     #[uniffi(default = None)]
     pub auth_method: Option<ClientAuthMethod>,
     /// Extra form parameters sent with every token request (for example
@@ -81,18 +113,33 @@ pub struct ClientConfig {
     /// §5.2 error body (some servers answer every error with a bare 400)
     /// means the server refused the refresh token: the session ends, as on
     /// `invalid_grant`. Set to false for a server that answers so for
-    /// passing trouble too; the answer is then a `Protocol` error and the
+    /// passing trouble too; the answer is then a `BadResponse` error and the
     /// tokens are kept. Default true.
     #[uniffi(default = true)]
     pub unexplained_refusal_ends_session: bool,
+    /// When to refresh and how to retry (defaults: [`RefreshPolicy::default`]).
+    #[uniffi(default)]
+    pub policy: RefreshPolicy,
+    /// Where tokens are kept between runs (default: a new in-memory store).
+    #[uniffi(default = None)]
+    pub store: Option<Arc<dyn TokenStore>>,
+    /// A listener for token changes, session expiry and refresh failures
+    /// (more can be added with `add_listener`).
+    #[uniffi(default = None)]
+    pub listener: Option<Arc<dyn SessionListener>>,
+    /// A manual clock for tests (default: the system clock).
+    #[uniffi(default = None)]
+    pub clock: Option<Arc<ManualClock>>,
 }
 
-impl ClientConfig {
-    /// A config with the two required fields and every default.
+impl TokenKeeperOptions {
+    /// Options with the two required fields and every default.
     pub fn new(token_endpoint: impl Into<String>, client_id: impl Into<String>) -> Self {
-        ClientConfig {
+        TokenKeeperOptions {
             token_endpoint: token_endpoint.into(),
             client_id: client_id.into(),
+            client_secret: None,
+            account_id: DEFAULT_ACCOUNT_ID.to_owned(),
             authorization_endpoint: None,
             revocation_endpoint: None,
             device_authorization_endpoint: None,
@@ -104,11 +151,65 @@ impl ClientConfig {
             client_credentials: false,
             response_mapping: None,
             unexplained_refusal_ends_session: true,
+            policy: RefreshPolicy::default(),
+            store: None,
+            listener: None,
+            clock: None,
         }
     }
 }
 
-/// A [`ClientConfig`] whose URLs have been parsed and checked.
+/// The account id used when none is given.
+pub const DEFAULT_ACCOUNT_ID: &str = "default";
+
+impl fmt::Debug for TokenKeeperOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenKeeperOptions")
+            .field("token_endpoint", &quotable_url(&self.token_endpoint))
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
+            .field("account_id", &self.account_id)
+            .field(
+                "authorization_endpoint",
+                &self.authorization_endpoint.as_deref().map(quotable_url),
+            )
+            .field(
+                "revocation_endpoint",
+                &self.revocation_endpoint.as_deref().map(quotable_url),
+            )
+            .field(
+                "device_authorization_endpoint",
+                &self.device_authorization_endpoint.as_deref().map(quotable_url),
+            )
+            .field("redirect_uri", &self.redirect_uri.as_deref().map(quotable_url))
+            .field("scopes", &self.scopes)
+            .field("auth_method", &self.auth_method)
+            .field(
+                "extra_token_params",
+                &self.extra_token_params.keys().collect::<Vec<_>>(),
+            )
+            .field("api_origins", &self.api_origins)
+            .field("client_credentials", &self.client_credentials)
+            .field("response_mapping", &self.response_mapping)
+            .field(
+                "unexplained_refusal_ends_session",
+                &self.unexplained_refusal_ends_session,
+            )
+            .field("policy", &self.policy)
+            .field("store", &self.store.as_ref().map(|_| "custom"))
+            .field("listener", &self.listener.is_some())
+            .field("clock", &self.clock.as_ref().map(|_| "manual"))
+            .finish()
+    }
+}
+
+impl fmt::Display for TokenKeeperOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A [`TokenKeeperOptions`]' server and client settings, parsed and checked.
 #[derive(Debug, Clone)]
 pub(crate) struct ValidatedConfig {
     pub token_endpoint: Url,
@@ -127,8 +228,9 @@ pub(crate) struct ValidatedConfig {
 }
 
 impl ValidatedConfig {
-    /// Checks `config`; `has_secret` says whether a client secret was given.
-    pub(crate) fn check(config: ClientConfig, has_secret: bool) -> Result<Self, Error> {
+    /// Checks the server and client settings of `config`.
+    pub(crate) fn check(config: &TokenKeeperOptions) -> Result<Self, Error> {
+        let has_secret = config.client_secret.is_some();
         if config.client_id.trim().is_empty() {
             return Err(Error::configuration("client_id is empty"));
         }
@@ -142,12 +244,12 @@ impl ValidatedConfig {
         )?;
         let auth_method = match (config.auth_method, has_secret) {
             (None, true) => ClientAuthMethod::ClientSecretBasic,
-            (None, false) => ClientAuthMethod::None,
-            (Some(ClientAuthMethod::None), _) => ClientAuthMethod::None,
+            (None, false) => ClientAuthMethod::PublicClient,
+            (Some(ClientAuthMethod::PublicClient), _) => ClientAuthMethod::PublicClient,
             (Some(method), true) => method,
             (Some(method), false) => {
                 return Err(Error::configuration(format!(
-                "auth_method {method:?} needs a client secret; give one to the builder or use ClientAuthMethod::None"
+                "auth_method {method:?} needs a client secret; set client_secret or use ClientAuthMethod::PublicClient"
             )))
             }
         };
@@ -161,21 +263,21 @@ impl ValidatedConfig {
             .iter()
             .map(|o| secure_url(o, "api_origins").map(|u| origin_of(&u)))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut extra_token_params: Vec<(String, String)> = config.extra_token_params.into_iter().collect();
+        let mut extra_token_params: Vec<(String, String)> = config.extra_token_params.clone().into_iter().collect();
         extra_token_params.sort();
         Ok(ValidatedConfig {
             token_endpoint,
-            client_id: config.client_id,
+            client_id: config.client_id.clone(),
             authorization_endpoint,
             revocation_endpoint,
             device_authorization_endpoint,
-            redirect_uri: config.redirect_uri,
-            scopes: config.scopes,
+            redirect_uri: config.redirect_uri.clone(),
+            scopes: config.scopes.clone(),
             auth_method,
             extra_token_params,
             api_origins,
             client_credentials: config.client_credentials,
-            response_mapping: config.response_mapping.unwrap_or_default(),
+            response_mapping: config.response_mapping.clone().unwrap_or_default(),
             unexplained_refusal_ends_session: config.unexplained_refusal_ends_session,
         })
     }
@@ -297,32 +399,36 @@ mod tests {
 
     #[test]
     fn auth_method_defaults_follow_the_secret() {
-        let c = ClientConfig::new("https://a.example/token", "app");
+        let c = TokenKeeperOptions::new("https://a.example/token", "app");
+        let with_secret = TokenKeeperOptions {
+            client_secret: Some("s".into()),
+            ..c.clone()
+        };
         assert_eq!(
-            ValidatedConfig::check(c.clone(), true).expect("ok").auth_method,
+            ValidatedConfig::check(&with_secret).expect("ok").auth_method,
             ClientAuthMethod::ClientSecretBasic
         );
         assert_eq!(
-            ValidatedConfig::check(c.clone(), false).expect("ok").auth_method,
-            ClientAuthMethod::None
+            ValidatedConfig::check(&c).expect("ok").auth_method,
+            ClientAuthMethod::PublicClient
         );
-        let post = ClientConfig {
+        let post = TokenKeeperOptions {
             auth_method: Some(ClientAuthMethod::ClientSecretPost),
             ..c
         };
-        assert!(ValidatedConfig::check(post, false).is_err());
+        assert!(ValidatedConfig::check(&post).is_err());
     }
 
     #[test]
     fn origins_are_normalised() {
-        let c = ClientConfig {
+        let c = TokenKeeperOptions {
             api_origins: vec![
                 "https://api.example.com/".into(),
                 "https://API.example.com:443/v1".into(),
             ],
-            ..ClientConfig::new("https://a.example/token", "app")
+            ..TokenKeeperOptions::new("https://a.example/token", "app")
         };
-        let v = ValidatedConfig::check(c, false).expect("ok");
+        let v = ValidatedConfig::check(&c).expect("ok");
         let url = Url::parse("https://api.example.com/v2/me?x=1").expect("url");
         assert!(v.allows_origin(&url));
         let other = Url::parse("https://api.example.com.evil.test/").expect("url");

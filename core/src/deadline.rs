@@ -27,7 +27,7 @@
 use std::time::Duration;
 
 use crate::device::{DeviceAuthorization, SLOW_DOWN_STEP_SECS};
-use crate::policy::RefreshPolicy;
+use crate::policy::{non_negative, RefreshPolicy};
 
 /// Added to every deadline: scheduling, a store write, a listener hand-off.
 pub(crate) const MARGIN: Duration = Duration::from_secs(5);
@@ -37,19 +37,19 @@ pub(crate) const LONGEST: Duration = Duration::from_secs(24 * 3600);
 
 /// One API request (no retries): connect plus the whole request.
 fn one_request_ms(policy: &RefreshPolicy) -> u64 {
-    policy.connect_timeout_ms.saturating_add(policy.request_timeout_ms)
+    non_negative(policy.connect_timeout_ms).saturating_add(non_negative(policy.request_timeout_ms))
 }
 
 /// One token endpoint call under the store lock, all retries included.
 fn token_call_ms(policy: &RefreshPolicy) -> u64 {
-    let attempts = u64::from(policy.max_retries).saturating_add(1);
-    let longest_pause = policy
-        .max_backoff_ms
-        .max(policy.max_retry_after_secs.saturating_mul(1000));
-    let one_attempt = policy.store_lock_timeout_ms.saturating_add(one_request_ms(policy));
-    attempts
+    let retries = non_negative(policy.max_retries);
+    let longest_pause =
+        non_negative(policy.max_backoff_ms).max(non_negative(policy.max_retry_after_secs).saturating_mul(1000));
+    let one_attempt = policy.store_lock_timeout_ms().saturating_add(one_request_ms(policy));
+    retries
+        .saturating_add(1)
         .saturating_mul(one_attempt)
-        .saturating_add(u64::from(policy.max_retries).saturating_mul(longest_pause))
+        .saturating_add(retries.saturating_mul(longest_pause))
 }
 
 fn with_margin(ms: u64) -> Duration {
@@ -115,8 +115,8 @@ mod tests {
     #[test]
     fn huge_policies_stay_finite() {
         let policy = RefreshPolicy {
-            store_lock_timeout_ms: u64::MAX,
-            request_timeout_ms: u64::MAX,
+            store_lock_timeout_ms: i64::MAX,
+            request_timeout_ms: i64::MAX,
             ..RefreshPolicy::default()
         };
         assert_eq!(token_call(&policy), LONGEST);
@@ -144,7 +144,7 @@ mod tests {
         )
         .expect("parses");
         device.slow_down();
-        assert_eq!(device.interval_secs(), u64::MAX, "slow_down saturates");
+        assert_eq!(device.interval_secs(), i64::MAX, "slow_down saturates");
         let deadline = device_polling(&RefreshPolicy::default(), &device);
         // No sleep outlasts the code: at most twice its 600 s, + 5 + 580 + 5.
         assert!(deadline <= Duration::from_secs(1_790), "{deadline:?}");

@@ -135,13 +135,13 @@ impl DeviceAuthorization {
     }
 
     /// How long the codes are valid, in seconds from when they were issued.
-    pub fn expires_in_secs(&self) -> u64 {
-        self.expires_in_secs
+    pub fn expires_in_secs(&self) -> i64 {
+        i64::try_from(self.expires_in_secs).unwrap_or(i64::MAX)
     }
 
     /// The current poll interval in seconds (grows with `slow_down`).
-    pub fn interval_secs(&self) -> u64 {
-        self.interval_secs.load(Ordering::SeqCst)
+    pub fn interval_secs(&self) -> i64 {
+        i64::try_from(self.interval_secs.load(Ordering::SeqCst)).unwrap_or(i64::MAX)
     }
 
     /// Stops a `complete_device_authorization` that is polling with this
@@ -187,9 +187,12 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(g.verification_uri(), "https://www.google.com/device");
-        assert_eq!(g.interval_secs(), DEFAULT_POLL_INTERVAL_SECS);
+        assert_eq!(g.interval_secs(), DEFAULT_POLL_INTERVAL_SECS as i64);
         g.slow_down();
-        assert_eq!(g.interval_secs(), DEFAULT_POLL_INTERVAL_SECS + SLOW_DOWN_STEP_SECS);
+        assert_eq!(
+            g.interval_secs(),
+            (DEFAULT_POLL_INTERVAL_SECS + SLOW_DOWN_STEP_SECS) as i64
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! | `NotSignedIn`     | sign in first (no tokens, or logged out)               |
 //! | `Transient`       | try again later; tokens are kept                       |
 //! | `Authorization`   | the sign-in attempt failed; start it again             |
-//! | `Protocol`        | the server answered something unusable; report it      |
+//! | `BadResponse`     | the server answered something unusable; report it      |
 //! | `Configuration`   | fix the configuration (URL, client, origins)           |
 //! | `Storage`         | the token store failed; tokens in it are untouched     |
 //! | `Internal`        | a bug in tokenkeep; report it                          |
@@ -26,68 +26,117 @@ use std::fmt;
 use crate::store::{StorageErrorKind, StoreError};
 
 /// The public error of every tokenkeep call, grouped by what to do about it.
+///
+/// Its `Display` text (Python `str()`, Kotlin `message`/`toString()`, Swift
+/// `description`/`localizedDescription`) is worded here, once, for every
+/// language: what happened and what to do. `detail` is the same without the
+/// leading category; `oauth_error` is the RFC 6749 §5.2 `error` code when
+/// the server sent one (`invalid_grant`, `invalid_scope`, …).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum TokenKeepError {
     /// The session has ended (the refresh token expired, was revoked or was
     /// reused): the user must sign in again. Stored tokens have been removed
     /// when the server refused them; a refresh token past its stated expiry
     /// is never sent, and its record is left for the app's purge.
-    #[error("session expired, sign in again: {message}")]
+    #[error("session expired, sign in again: {detail}")]
     SessionExpired {
         /// What happened, without secrets.
-        message: String,
+        detail: String,
+        /// The server's OAuth error code, if it sent one.
+        oauth_error: Option<String>,
     },
     /// There are no tokens (never signed in, or logged out).
-    #[error("not signed in: {message}")]
+    #[error("not signed in: {detail}")]
     NotSignedIn {
         /// What happened, without secrets.
-        message: String,
+        detail: String,
     },
     /// A temporary failure (network, timeout, HTTP 5xx or 429). Tokens are
     /// kept; the same call may succeed later.
-    #[error("temporary failure, try again later: {message}")]
+    #[error("temporary failure, try again later: {detail}")]
     Transient {
         /// What happened, without secrets.
-        message: String,
+        detail: String,
+        /// The server's OAuth error code, if it sent one
+        /// (`temporarily_unavailable`, `server_error`).
+        oauth_error: Option<String>,
         /// Seconds the server asked to wait (`Retry-After`), if it said.
-        retry_after_secs: Option<u64>,
+        retry_after_secs: Option<i64>,
     },
-    /// The sign-in (authorization code) attempt failed: denied, a `state`
-    /// mismatch or a bad callback URL. Start the sign-in again.
-    #[error("sign-in failed: {message}")]
+    /// The sign-in attempt failed: denied, a `state` mismatch, a bad callback
+    /// URL, or an authorization or device code the server refused
+    /// (`invalid_grant` from a code exchange or device polling). Start the
+    /// sign-in again.
+    #[error("sign-in failed: {detail}")]
     Authorization {
         /// What happened, without secrets.
-        message: String,
+        detail: String,
+        /// The server's OAuth error code, if it sent one.
+        oauth_error: Option<String>,
     },
     /// The server answered something tokenkeep cannot use (malformed JSON, an
     /// unsupported token type, an unexpected OAuth error).
-    #[error("unusable answer from the server: {message}")]
-    Protocol {
+    #[error("unusable answer from the server: {detail}")]
+    BadResponse {
         /// What happened, without secrets.
-        message: String,
+        detail: String,
+        /// The server's OAuth error code, if it sent one.
+        oauth_error: Option<String>,
     },
-    /// The configuration is wrong (bad URL, HTTP to a non-loopback host, the
-    /// client's credentials were rejected, a request to an origin the session
-    /// is not configured for).
-    #[error("configuration error: {message}")]
+    /// The configuration is wrong: a bad URL, HTTP to a non-loopback host, a
+    /// request to an origin the session is not configured for, or the server
+    /// refused the client (`invalid_client`, `unauthorized_client`) or the
+    /// requested scope (`invalid_scope`).
+    #[error("configuration error: {detail}")]
     Configuration {
         /// What is wrong and how to fix it.
-        message: String,
+        detail: String,
+        /// The server's OAuth error code, if it sent one.
+        oauth_error: Option<String>,
     },
     /// The token store failed. Nothing in it was removed.
-    #[error("token store error: {message}")]
+    #[error("token store error: {detail}")]
     Storage {
         /// Which kind of storage failure.
         kind: StorageErrorKind,
         /// What happened and where, without secrets.
-        message: String,
+        detail: String,
     },
     /// A bug in tokenkeep (for example a caught panic). Please report it.
-    #[error("internal error in tokenkeep: {message}")]
+    #[error("internal error in tokenkeep: {detail}")]
     Internal {
         /// What happened.
-        message: String,
+        detail: String,
     },
+}
+
+impl TokenKeepError {
+    /// What happened, without the leading category of the `Display` text.
+    pub fn detail(&self) -> &str {
+        match self {
+            TokenKeepError::SessionExpired { detail, .. }
+            | TokenKeepError::NotSignedIn { detail }
+            | TokenKeepError::Transient { detail, .. }
+            | TokenKeepError::Authorization { detail, .. }
+            | TokenKeepError::BadResponse { detail, .. }
+            | TokenKeepError::Configuration { detail, .. }
+            | TokenKeepError::Storage { detail, .. }
+            | TokenKeepError::Internal { detail } => detail,
+        }
+    }
+
+    /// The server's RFC 6749 §5.2 `error` code, when there was one.
+    pub fn oauth_error(&self) -> Option<&str> {
+        match self {
+            TokenKeepError::SessionExpired { oauth_error, .. }
+            | TokenKeepError::Transient { oauth_error, .. }
+            | TokenKeepError::Authorization { oauth_error, .. }
+            | TokenKeepError::BadResponse { oauth_error, .. }
+            | TokenKeepError::Configuration { oauth_error, .. } => oauth_error.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Which kind of transport failure happened.
@@ -127,8 +176,9 @@ pub(crate) enum Error {
     },
     /// A 2xx answer whose body cannot be used.
     MalformedResponse { detail: String },
-    /// The sign-in callback was unusable (denied, state mismatch, no code).
-    Authorization { detail: String },
+    /// The sign-in failed (denied, state mismatch, no code, or the server
+    /// refused the authorization or device code).
+    Authorization { detail: String, code: Option<String> },
     /// The session was configured wrongly.
     Configuration { detail: String },
     /// The token store failed.
@@ -203,70 +253,120 @@ impl fmt::Display for Error {
     }
 }
 
+impl Error {
+    /// A failed sign-in without an OAuth error code.
+    pub(crate) fn authorization(detail: impl Into<String>) -> Self {
+        Error::Authorization {
+            detail: detail.into(),
+            code: None,
+        }
+    }
+
+    /// This error as the answer to a sign-in (a code exchange or device
+    /// polling): `invalid_grant` there means the code was refused, a failed
+    /// sign-in, not an expired session.
+    pub(crate) fn in_sign_in(self) -> Self {
+        match self {
+            Error::InvalidGrant { description } => Error::Authorization {
+                detail: with_description(
+                    "the authorization server refused the authorization or device code (invalid_grant: expired, already used, or issued for another client or redirect URI); start the sign-in again".into(),
+                    &description,
+                ),
+                code: Some("invalid_grant".into()),
+            },
+            other => other,
+        }
+    }
+}
+
+/// OAuth error codes (RFC 6749 §5.2) that mean the client's registration or
+/// the configured request is wrong, not the server.
+const CONFIGURATION_CODES: [&str; 3] = ["invalid_scope", "unauthorized_client", "unsupported_grant_type"];
+
 impl From<Error> for TokenKeepError {
     fn from(error: Error) -> Self {
         match error {
             Error::InvalidGrant { description } => TokenKeepError::SessionExpired {
-                message: with_description(
+                detail: with_description(
                     "the authorization server rejected the refresh token (invalid_grant: expired, revoked or reused)".into(),
                     &description,
                 ),
+                oauth_error: Some("invalid_grant".into()),
             },
-            Error::SessionEnded { detail } => TokenKeepError::SessionExpired { message: detail },
-            Error::NotSignedIn { detail } => TokenKeepError::NotSignedIn { message: detail },
+            Error::SessionEnded { detail } => TokenKeepError::SessionExpired { detail, oauth_error: None },
+            Error::NotSignedIn { detail } => TokenKeepError::NotSignedIn { detail },
             Error::InvalidClient { status, description } => TokenKeepError::Configuration {
-                message: with_description(
+                detail: with_description(
                     format!("the token endpoint rejected the client's credentials (HTTP {status} invalid_client); check client_id, the client secret and the client authentication method"),
                     &description,
                 ),
+                oauth_error: Some("invalid_client".into()),
             },
             ref e @ Error::OAuth { status, ref code, ref description } => {
-                let message = with_description(
-                    format!("the token endpoint answered HTTP {status} with OAuth error `{code}`"),
-                    description,
-                );
+                let oauth_error = Some(code.clone());
                 if e.is_transient() {
-                    TokenKeepError::Transient { message, retry_after_secs: None }
+                    let detail = with_description(
+                        format!("the token endpoint answered HTTP {status} with OAuth error `{code}`"),
+                        description,
+                    );
+                    TokenKeepError::Transient { detail, oauth_error, retry_after_secs: None }
+                } else if CONFIGURATION_CODES.contains(&code.as_str()) {
+                    let detail = with_description(
+                        format!("the authorization server refused the request with OAuth error `{code}` (HTTP {status}); check the client's registration, its allowed grants and the configured scopes"),
+                        description,
+                    );
+                    TokenKeepError::Configuration { detail, oauth_error }
                 } else {
-                    TokenKeepError::Protocol { message }
+                    let detail = with_description(
+                        format!("the token endpoint answered HTTP {status} with OAuth error `{code}`"),
+                        description,
+                    );
+                    TokenKeepError::BadResponse { detail, oauth_error }
                 }
             }
             ref e @ Error::HttpStatus { status, retry_after_secs, ref body_hint } => {
-                let message = format!("the server answered HTTP {status} {body_hint}");
+                let detail = format!("the server answered HTTP {status} {body_hint}");
                 if e.is_transient() {
-                    TokenKeepError::Transient { message, retry_after_secs }
+                    TokenKeepError::Transient { detail, oauth_error: None, retry_after_secs: retry_after_secs.map(secs_i64) }
                 } else {
-                    TokenKeepError::Protocol { message }
+                    TokenKeepError::BadResponse { detail, oauth_error: None }
                 }
             }
             Error::Transport { kind, detail } => TokenKeepError::Transient {
-                message: match kind {
+                detail: match kind {
                     TransportKind::Connect => format!("could not connect: {detail}"),
                     TransportKind::Timeout => format!("the request timed out: {detail}"),
                     TransportKind::Other => format!("the request failed: {detail}"),
                 },
+                oauth_error: None,
                 retry_after_secs: None,
             },
             Error::RetryLater {
                 detail,
                 retry_after_secs,
             } => TokenKeepError::Transient {
-                message: detail,
-                retry_after_secs,
+                detail,
+                oauth_error: None,
+                retry_after_secs: retry_after_secs.map(secs_i64),
             },
-            Error::MalformedResponse { detail } => TokenKeepError::Protocol { message: detail },
-            Error::Authorization { detail } => TokenKeepError::Authorization { message: detail },
-            Error::Configuration { detail } => TokenKeepError::Configuration { message: detail },
-            Error::Storage { kind, detail } => TokenKeepError::Storage { kind, message: detail },
-            Error::Internal { detail } => TokenKeepError::Internal { message: detail },
+            Error::MalformedResponse { detail } => TokenKeepError::BadResponse { detail, oauth_error: None },
+            Error::Authorization { detail, code } => TokenKeepError::Authorization { detail, oauth_error: code },
+            Error::Configuration { detail } => TokenKeepError::Configuration { detail, oauth_error: None },
+            Error::Storage { kind, detail } => TokenKeepError::Storage { kind, detail },
+            Error::Internal { detail } => TokenKeepError::Internal { detail },
         }
     }
+}
+
+/// Seconds as the exported signed type (saturating).
+pub(crate) fn secs_i64(secs: u64) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for TokenKeepError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         TokenKeepError::Internal {
-            message: format!("a foreign callback failed: {}", e.reason),
+            detail: format!("a foreign callback failed: {}", e.reason),
         }
     }
 }

@@ -6,8 +6,14 @@
 //! (requests, OkHttp, URLSession) use the binding's integration instead and
 //! only ask tokenkeep for the token.
 
-/// One HTTP header.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+use std::fmt;
+
+use crate::config::quotable_url;
+
+/// One HTTP header. Its `Debug`/`Display` hide the value of credential
+/// headers (`Authorization`, `Cookie`, `Set-Cookie`, `Proxy-Authorization`).
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct HttpHeader {
     /// The header name.
     pub name: String,
@@ -15,8 +21,10 @@ pub struct HttpHeader {
     pub value: String,
 }
 
-/// A request to send with the session's access token.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// A request to send with the session's access token. Its `Debug`/`Display`
+/// show the body's length, not its content.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct HttpRequest {
     /// `GET`, `POST`, …
     pub method: String,
@@ -45,11 +53,13 @@ impl HttpRequest {
     }
 }
 
-/// The answer to an [`HttpRequest`].
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// The answer to an [`HttpRequest`]. Its `Debug`/`Display` show the body's
+/// length, not its content.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct HttpResponse {
     /// The status code.
-    pub status: u16,
+    pub status: i32,
     /// The response headers, in order.
     pub headers: Vec<HttpHeader>,
     /// The body.
@@ -67,3 +77,38 @@ impl HttpResponse {
             .map(|h| h.value.as_str())
     }
 }
+
+/// Headers whose values are credentials.
+const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "cookie", "set-cookie", "proxy-authorization"];
+
+impl fmt::Debug for HttpHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = CREDENTIAL_HEADERS.iter().any(|h| self.name.eq_ignore_ascii_case(h));
+        let value = if hidden { "[redacted]" } else { self.value.as_str() };
+        write!(f, "{}: {value:?}", self.name)
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &quotable_url(&self.url))
+            .field("headers", &self.headers)
+            .field("body_bytes", &self.body.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("url", &quotable_url(&self.url))
+            .field("headers", &self.headers)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+display_as_debug!(HttpHeader, HttpRequest, HttpResponse);

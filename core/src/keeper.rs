@@ -11,8 +11,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::config::TokenKeeperOptions;
 use crate::deadline;
 use crate::device::DeviceAuthorization;
 use crate::error::{Error, TokenKeepError};
@@ -24,24 +25,19 @@ use crate::runtime;
 use crate::secret::Secret;
 use crate::session::Session;
 use crate::state::SessionState;
+use crate::token_cache::TokenCache;
 use crate::token_lease::TokenLease;
 use crate::token_response::parse_token_response;
 use crate::token_set::TokenSet;
 
 /// Keeps one account's OAuth 2.0 tokens valid: refreshes before or at
 /// expiry (one refresh however many callers), rotates, stores, and tells the
-/// app when the user must sign in again. Build one with
-/// [`TokenKeeperBuilder`](crate::TokenKeeperBuilder).
+/// app when the user must sign in again. Made from one
+/// [`TokenKeeperOptions`] record.
 #[derive(uniffi::Object)]
 #[uniffi::export(Debug, Display)]
 pub struct TokenKeeper {
     session: Arc<Session>,
-}
-
-impl TokenKeeper {
-    pub(crate) fn new(session: Arc<Session>) -> Self {
-        TokenKeeper { session }
-    }
 }
 
 async fn on_runtime<T, F>(work: F) -> Result<T, TokenKeepError>
@@ -69,6 +65,16 @@ fn access_token_of(tokens: Arc<TokenSet>) -> String {
 
 #[uniffi::export]
 impl TokenKeeper {
+    /// Checks `options`, loads the account's tokens from the store and
+    /// returns the keeper. A bad URL, a negative policy number, a missing
+    /// secret or an unreadable stored record is an error here, not at the
+    /// first request.
+    #[uniffi::constructor]
+    pub fn new(options: TokenKeeperOptions) -> Result<Arc<Self>, TokenKeepError> {
+        let session = Session::open(options)?;
+        Ok(Arc::new(TokenKeeper { session }))
+    }
+
     /// A valid access token, refreshing first if it expired (waits for the
     /// one shared refresh). Sensitive: send it, never log it.
     pub async fn access_token(&self) -> Result<String, TokenKeepError> {
@@ -109,17 +115,17 @@ impl TokenKeeper {
     }
 
     /// Tokens whose access token stays valid for at least `min_ttl_secs`
-    /// (refreshing first if needed).
-    pub async fn valid_tokens(&self, min_ttl_secs: u64) -> Result<Arc<TokenSet>, TokenKeepError> {
-        on_runtime(self.session.clone().valid_tokens(secs_to_ms(min_ttl_secs))).await
+    /// (refreshing first if needed; a negative value is a `Configuration`
+    /// error).
+    pub async fn valid_tokens(&self, min_ttl_secs: i64) -> Result<Arc<TokenSet>, TokenKeepError> {
+        let min_ttl_ms = secs_to_ms(min_ttl_secs, "min_ttl_secs")?;
+        on_runtime(self.session.clone().valid_tokens(min_ttl_ms)).await
     }
 
     /// Blocking [`valid_tokens`](Self::valid_tokens).
-    pub fn valid_tokens_blocking(&self, min_ttl_secs: u64) -> Result<Arc<TokenSet>, TokenKeepError> {
-        blocking(
-            self.token_call(),
-            self.session.clone().valid_tokens(secs_to_ms(min_ttl_secs)),
-        )
+    pub fn valid_tokens_blocking(&self, min_ttl_secs: i64) -> Result<Arc<TokenSet>, TokenKeepError> {
+        let min_ttl_ms = secs_to_ms(min_ttl_secs, "min_ttl_secs")?;
+        blocking(self.token_call(), self.session.clone().valid_tokens(min_ttl_ms))
     }
 
     /// Refreshes now (or joins the refresh in flight) and returns the result.
@@ -286,22 +292,40 @@ impl TokenKeeper {
     }
 
     /// Hands over tokens obtained elsewhere; they are stored and used from now on.
-    /// Tokens with characters their RFC does not allow (RFC 6750 §2.1 for the
-    /// access token, RFC 6749 Appendix A for the refresh token) are refused
-    /// with a `Protocol` error; an empty refresh token is no refresh token.
+    /// The expiry is given as a lifetime (`expires_in_secs`) or as an
+    /// absolute time (`expires_at`), not both; neither means no stated
+    /// expiry. Tokens with characters their RFC does not allow (RFC 6750 §2.1
+    /// for the access token, RFC 6749 Appendix A for the refresh token) are
+    /// refused with a `BadResponse` error; an empty refresh token is no
+    /// refresh token.
+    #[uniffi::method(default(refresh_token = None, expires_in_secs = None, expires_at = None, scope = None))]
     pub fn set_tokens(
         &self,
         access_token: String,
         refresh_token: Option<String>,
-        expires_in_secs: Option<u64>,
+        expires_in_secs: Option<i64>,
+        expires_at: Option<SystemTime>,
         scope: Option<String>,
     ) -> Result<Arc<TokenSet>, TokenKeepError> {
-        let tokens = TokenSet::bearer(
+        let now_ms = self.session.now_ms();
+        let expires_in_ms = match (expires_in_secs, expires_at) {
+            (Some(_), Some(_)) => {
+                return Err(Error::configuration(
+                    "set_tokens takes expires_in_secs or expires_at, not both; give the one your server sent",
+                )
+                .into())
+            }
+            (Some(secs), None) => Some(secs_to_ms(secs, "expires_in_secs")?),
+            // An absolute time already past is a lifetime of 1 ms: expired.
+            (None, Some(at)) => Some(unix_ms(at).saturating_sub(now_ms).max(1)),
+            (None, None) => None,
+        };
+        let tokens = TokenSet::bearer_ms(
             access_token,
             refresh_token.filter(|t| !t.is_empty()),
-            expires_in_secs,
+            expires_in_ms,
             scope,
-            self.session.now_ms(),
+            now_ms,
         );
         tokens.check_syntax("handed to set_tokens")?;
         self.session.set_tokens(tokens, ChangeReason::Set).map_err(Into::into)
@@ -333,7 +357,7 @@ impl TokenKeeper {
     /// nothing is pending; a `Storage` error when the store still fails.
     /// Call it before the process exits.
     pub fn flush(&self) -> Result<(), TokenKeepError> {
-        let timeout = self.session.policy().store_lock_timeout_ms;
+        let timeout = self.session.policy().store_lock_timeout_ms();
         self.session.store_unsaved(timeout).map_err(Into::into)
     }
 
@@ -356,6 +380,13 @@ impl TokenKeeper {
     pub fn account_id(&self) -> String {
         self.session.account().to_owned()
     }
+
+    /// Attaches a language layer's token cache (replacing any other; `None`
+    /// detaches): the core tells it synchronously whenever its token stops
+    /// being the answer (see [`TokenCache`]).
+    pub fn set_token_cache(&self, cache: Option<Arc<dyn TokenCache>>) {
+        self.session.token_cache.attach(cache);
+    }
 }
 
 impl TokenKeeper {
@@ -369,8 +400,20 @@ impl TokenKeeper {
     }
 }
 
-fn secs_to_ms(secs: u64) -> i64 {
-    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+/// `secs` in milliseconds; a negative `name` is a configuration error.
+fn secs_to_ms(secs: i64, name: &str) -> Result<i64, TokenKeepError> {
+    if secs < 0 {
+        return Err(Error::configuration(format!("{name} is {secs}; it must be 0 or more")).into());
+    }
+    Ok(secs.saturating_mul(1000))
+}
+
+/// `time` in Unix milliseconds (negative before 1970), saturating.
+fn unix_ms(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+    }
 }
 
 impl fmt::Debug for TokenKeeper {

@@ -16,13 +16,12 @@
 //! # Quick start
 //!
 //! ```no_run
-//! use tokenkeep::{ClientConfig, TokenKeeperBuilder, TokenKeepError};
+//! use tokenkeep::{TokenKeeper, TokenKeeperOptions, TokenKeepError};
 //!
 //! # async fn run() -> Result<(), TokenKeepError> {
-//! let config = ClientConfig::new("https://auth.example.com/oauth/token", "my-app");
-//! let keeper = TokenKeeperBuilder::new(config).build()?;
+//! let keeper = TokenKeeper::new(TokenKeeperOptions::new("https://auth.example.com/oauth/token", "my-app"))?;
 //! // Tokens from your sign-in flow (or `authorization_request` + `complete_authorization`):
-//! keeper.set_tokens("access…".into(), Some("refresh…".into()), Some(3600), None)?;
+//! keeper.set_tokens("access…".into(), Some("refresh…".into()), Some(3600), None, None)?;
 //! // Whenever you call the API:
 //! let token = keeper.access_token().await?;
 //! # let _ = token; Ok(()) }
@@ -30,9 +29,9 @@
 //!
 //! # Map of the crate
 //!
-//! * [`TokenKeeper`], [`TokenKeeperBuilder`]: what apps hold.
+//! * [`TokenKeeper`], [`TokenKeeperOptions`]: what apps hold, and what it is made of.
 //! * [`TokenSet`], [`SessionState`]: tokens and where the session is.
-//! * [`ClientConfig`], [`RefreshPolicy`], [`ResponseMapping`]: configuration.
+//! * [`RefreshPolicy`], [`ResponseMapping`], [`ClientAuthMethod`]: configuration.
 //! * [`TokenStore`], [`MemoryStore`], [`EncryptedFileStore`], [`SqliteStore`]: where tokens live between runs.
 //! * [`SessionListener`]: events for the app.
 //! * [`LogSink`], [`set_log_sink`]: tokenkeep's log lines for a binding's logging (Rust apps use a `tracing` subscriber).
@@ -43,7 +42,8 @@
 
 uniffi::setup_scaffolding!();
 
-mod builder;
+#[macro_use]
+mod display_as_debug;
 mod capped_body;
 mod clock;
 mod config;
@@ -69,14 +69,14 @@ mod secret;
 mod session;
 mod state;
 mod store;
+mod token_cache;
 mod token_lease;
 mod token_response;
 mod token_set;
 mod token_syntax;
 
-pub use builder::{TokenKeeperBuilder, DEFAULT_ACCOUNT_ID};
 pub use clock::{Clock, ManualClock};
-pub use config::{ClientAuthMethod, ClientConfig};
+pub use config::{ClientAuthMethod, TokenKeeperOptions, DEFAULT_ACCOUNT_ID};
 pub use device::{DeviceAuthorization, DEFAULT_POLL_INTERVAL_SECS, SLOW_DOWN_STEP_SECS};
 pub use error::TokenKeepError;
 pub use http_exchange::{HttpHeader, HttpRequest, HttpResponse};
@@ -95,6 +95,7 @@ pub use store::{
     memory_store, EncryptedFileStore, MemoryStore, SqliteStore, StorageErrorKind, StoreError, StoreKey, TokenStore,
     PASSPHRASE_ITERATIONS, PASSPHRASE_MEMORY_KIB, PASSPHRASE_PARALLELISM, PASSPHRASE_SALT_LEN, STORE_KEY_LEN,
 };
+pub use token_cache::TokenCache;
 pub use token_lease::{TokenLease, MAX_LEASE_MS};
 pub use token_response::{camel_case_response_mapping, ResponseMapping};
 pub use token_set::TokenSet;

@@ -8,7 +8,8 @@
 //! tokenkeep holds a lock and never on the threads that refresh, so a slow
 //! or failing listener cannot stall a refresh. A listener that panics (or
 //! throws, in a binding) is isolated; the others still run.
-//! No event carries a credential: read them from the session if needed.
+//! Only `TokensChanged` carries credentials, inside a [`TokenSet`] that
+//! never shows them in `Debug`, `Display` or any binding's text.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -16,6 +17,8 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::dispatch;
+use crate::error::{secs_i64, Error, TokenKeepError};
+use crate::token_set::TokenSet;
 
 /// Why a session's tokens changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -38,8 +41,11 @@ pub enum ChangeReason {
     Stored,
 }
 
-/// A change of tokens, without the tokens themselves.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// A change of tokens. `tokens` is the new token set (redacted in every
+/// `Debug`/`repr`/`toString`), for apps that keep a copy elsewhere, like a
+/// `token_updater`.
+#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct TokensChanged {
     /// Why they changed.
     pub reason: ChangeReason,
@@ -53,18 +59,37 @@ pub struct TokensChanged {
     /// the tokens are held in memory and served, and tokenkeep keeps trying
     /// to store them (a later event with reason `Stored` says it did).
     pub stored: bool,
+    /// The new tokens; `None` after a logout.
+    pub tokens: Option<Arc<TokenSet>>,
 }
 
 /// A refresh that failed but did not end the session.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct RefreshFailure {
-    /// What went wrong (no secrets).
-    pub message: String,
+    /// What went wrong and what to do, as the error's text (no secrets).
+    pub detail: String,
+    /// The server's OAuth error code, if it sent one.
+    pub oauth_error: Option<String>,
     /// Whether trying again later may succeed.
     pub transient: bool,
     /// Seconds the server asked to wait, if it said.
-    pub retry_after_secs: Option<u64>,
+    pub retry_after_secs: Option<i64>,
 }
+
+impl From<&Error> for RefreshFailure {
+    fn from(error: &Error) -> Self {
+        let public = TokenKeepError::from(error.clone());
+        RefreshFailure {
+            detail: public.to_string(),
+            oauth_error: public.oauth_error().map(str::to_owned),
+            transient: error.is_transient(),
+            retry_after_secs: error.retry_after_secs().map(secs_i64),
+        }
+    }
+}
+
+display_as_debug!(TokensChanged, RefreshFailure);
 
 /// Receives a session's events. Implement it in Rust or in any binding.
 #[uniffi::export(with_foreign)]
@@ -72,7 +97,8 @@ pub trait SessionListener: Send + Sync {
     /// The tokens changed (refreshed, set, acquired, signed in, logged out).
     fn on_tokens_changed(&self, event: TokensChanged);
     /// The session ended (invalid_grant): the user must sign in again.
-    fn on_session_expired(&self, message: String);
+    /// `reason` is the `SessionExpired` error's text.
+    fn on_session_expired(&self, reason: String);
     /// A refresh failed; the current tokens, if any, are kept.
     fn on_refresh_failed(&self, failure: RefreshFailure);
 }
@@ -83,8 +109,10 @@ pub trait SessionListener: Send + Sync {
 /// into a half-torn-down interpreter. Log records for a
 /// [`LogSink`](crate::LogSink) go through the same thread and are drained too.
 #[uniffi::export]
-pub fn flush_listener_events(timeout_ms: u64) -> bool {
-    dispatch::flush(std::time::Duration::from_millis(timeout_ms))
+pub fn flush_listener_events(timeout_ms: i64) -> bool {
+    dispatch::flush(std::time::Duration::from_millis(crate::policy::non_negative(
+        timeout_ms,
+    )))
 }
 
 /// One session's listeners.
@@ -114,8 +142,8 @@ impl Listeners {
         self.each(move |l| l.on_tokens_changed(event.clone()));
     }
 
-    pub(crate) fn session_expired(&self, message: String) {
-        self.each(move |l| l.on_session_expired(message.clone()));
+    pub(crate) fn session_expired(&self, reason: String) {
+        self.each(move |l| l.on_session_expired(reason.clone()));
     }
 
     pub(crate) fn refresh_failed(&self, failure: RefreshFailure) {

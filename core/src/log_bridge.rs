@@ -98,6 +98,7 @@ impl LogLevel {
 /// One log line of tokenkeep's, as handed to a [`LogSink`]. Never holds a
 /// secret.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct LogRecord {
     /// How severe it is.
     pub level: LogLevel,
@@ -283,3 +284,5 @@ mod tests {
         assert_eq!(ranks, vec![1, 2, 3, 4, 5]);
     }
 }
+
+display_as_debug!(LogRecord);

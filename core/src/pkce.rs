@@ -121,9 +121,8 @@ impl AuthorizationRequest {
 
 /// Reads the code from a redirect URI callback (RFC 6749 §4.1.2).
 pub(crate) fn code_from_callback(callback_url: &str, expected_state: &str) -> Result<Secret, Error> {
-    let url = Url::parse(callback_url).map_err(|e| Error::Authorization {
-        detail: format!("the callback is not a valid URL: {e}"),
-    })?;
+    let url =
+        Url::parse(callback_url).map_err(|e| Error::authorization(format!("the callback is not a valid URL: {e}")))?;
     let mut code = None;
     let mut state = None;
     let mut error = None;
@@ -141,16 +140,15 @@ pub(crate) fn code_from_callback(callback_url: &str, expected_state: &str) -> Re
         let description = error_description.map(|d| format!(" ({d})")).unwrap_or_default();
         return Err(Error::Authorization {
             detail: format!("the authorization server answered `{error}`{description}"),
+            code: Some(error),
         });
     }
     if state.as_deref() != Some(expected_state) {
-        return Err(Error::Authorization {
-            detail: "the callback's `state` does not match this sign-in attempt (a stale or forged callback); start the sign-in again".into(),
-        });
+        return Err(Error::authorization(
+            "the callback's `state` does not match this sign-in attempt (a stale or forged callback); start the sign-in again",
+        ));
     }
-    code.ok_or_else(|| Error::Authorization {
-        detail: "the callback carries no `code`".into(),
-    })
+    code.ok_or_else(|| Error::authorization("the callback carries no `code`"))
 }
 
 impl fmt::Debug for AuthorizationRequest {

@@ -30,6 +30,7 @@ pub enum TokenRevocation {
 
 /// What a logout achieved at the server. The local logout always happened.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct LogoutOutcome {
     /// The refresh token's revocation (sent first).
     pub refresh_token: TokenRevocation,
@@ -87,3 +88,5 @@ mod tests {
         assert_eq!(LogoutOutcome::new(None, Some(Revoked)).refresh_token, NotSent);
     }
 }
+
+display_as_debug!(LogoutOutcome);

@@ -33,6 +33,7 @@ use crate::token_syntax::TokenSyntax;
 /// Field names of a token endpoint's answer, for servers that do not use the
 /// RFC 6749 names. The defaults are the standard names.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct ResponseMapping {
     /// Field holding the access token. Default `access_token`.
     #[uniffi(default = "access_token")]
@@ -380,3 +381,5 @@ mod tests {
         }
     }
 }
+
+display_as_debug!(ResponseMapping);

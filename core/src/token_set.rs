@@ -21,9 +21,11 @@
 //!   reason "refresh token expired".
 
 use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::system_now_ms;
 use crate::error::Error;
 use crate::policy::{
     capped_window_ms, RefreshPolicy, MAX_CLOCK_SKEW_FRACTION, MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION,
@@ -118,13 +120,25 @@ impl TokenSet {
     pub fn bearer(
         access_token: impl Into<String>,
         refresh_token: Option<String>,
-        expires_in_secs: Option<u64>,
+        expires_in_secs: Option<i64>,
+        scope: Option<String>,
+        received_at_ms: i64,
+    ) -> Self {
+        let expires_in_ms = expires_in_secs.map(|s| s.max(0).saturating_mul(1000));
+        Self::bearer_ms(access_token, refresh_token, expires_in_ms, scope, received_at_ms)
+    }
+
+    /// [`bearer`](Self::bearer) with the lifetime in milliseconds.
+    pub(crate) fn bearer_ms(
+        access_token: impl Into<String>,
+        refresh_token: Option<String>,
+        expires_in_ms: Option<i64>,
         scope: Option<String>,
         received_at_ms: i64,
     ) -> Self {
         let parts = TokenSetParts {
             refresh_token: refresh_token.map(Secret::new),
-            expires_in_ms: expires_in_secs.map(|s| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX)),
+            expires_in_ms,
             scope,
             ..TokenSetParts::default()
         };
@@ -319,6 +333,69 @@ impl TokenSet {
     pub fn extra_json(&self) -> String {
         self.extra.expose().to_owned()
     }
+
+    /// When the access token expires, if the server said.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at_ms.map(system_time)
+    }
+
+    /// When the refresh token expires, if the server said.
+    pub fn refresh_token_expires_at(&self) -> Option<SystemTime> {
+        self.refresh_token_expires_at_ms.map(system_time)
+    }
+
+    /// When this token set was received.
+    pub fn received_at(&self) -> SystemTime {
+        system_time(self.received_at_ms)
+    }
+
+    /// Whether the access token is past its stated expiry now (system
+    /// clock; no clock-skew margin). A token without a stated expiry never
+    /// is. Ask the keeper for a token rather than checking this first: it
+    /// also refreshes ahead of expiry.
+    pub fn is_expired(&self) -> bool {
+        self.expires_at_ms.is_some_and(|at| system_now_ms() >= at)
+    }
+
+    /// The token set as a token endpoint answer (RFC 6749 §5.1) in JSON:
+    /// `access_token`, `token_type`, and when known `refresh_token`,
+    /// `expires_in` (seconds left now, at least 0), `expires_at` (Unix
+    /// seconds, as requests-oauthlib and Authlib keep it), `scope`,
+    /// `id_token`, and the answer's other fields. Sensitive: it holds the
+    /// tokens.
+    pub fn to_json(&self) -> String {
+        let mut map = self.extra();
+        let text = |s: &Secret| serde_json::Value::String(s.expose().to_owned());
+        map.insert("access_token".into(), text(&self.access_token));
+        map.insert("token_type".into(), self.token_type.clone().into());
+        if let Some(refresh_token) = &self.refresh_token {
+            map.insert("refresh_token".into(), text(refresh_token));
+        }
+        if let Some(at) = self.expires_at_ms {
+            map.insert(
+                "expires_in".into(),
+                (at.saturating_sub(system_now_ms()).max(0) / 1000).into(),
+            );
+            map.insert("expires_at".into(), at.div_euclid(1000).into());
+        }
+        if let Some(scope) = &self.scope {
+            map.insert("scope".into(), scope.clone().into());
+        }
+        if let Some(id_token) = &self.id_token {
+            map.insert("id_token".into(), text(id_token));
+        }
+        serde_json::Value::Object(map).to_string()
+    }
+}
+
+/// Unix milliseconds as a [`SystemTime`] (before 1970 too).
+fn system_time(unix_ms: i64) -> SystemTime {
+    let offset = Duration::from_millis(unix_ms.unsigned_abs());
+    if unix_ms >= 0 {
+        UNIX_EPOCH + offset
+    } else {
+        UNIX_EPOCH - offset
+    }
 }
 
 impl fmt::Debug for TokenSet {
@@ -418,7 +495,7 @@ mod tests {
 
     #[test]
     fn extreme_times_saturate() {
-        let t = TokenSet::bearer("at", Some("rt".into()), Some(u64::MAX), None, i64::MAX - 5);
+        let t = TokenSet::bearer("at", Some("rt".into()), Some(i64::MAX), None, i64::MAX - 5);
         for now in [i64::MIN, -1, 0, i64::MAX] {
             let _ = t.freshness(now, &policy(), i64::MAX);
             let _ = t.refresh_due_at_ms(&policy());

@@ -195,13 +195,11 @@ async fn a_401_from_another_origin_does_not_refresh() {
 #[tokio::test(flavor = "multi_thread")]
 async fn http_to_a_remote_host_is_refused() {
     let fixture = Fixture::start();
-    let config = tokenkeep::ClientConfig {
+    let config = tokenkeep::TokenKeeperOptions {
         api_origins: vec!["http://api.example.com".into()],
         ..config(&fixture, "public-app")
     };
-    let error = tokenkeep::TokenKeeperBuilder::new(config)
-        .build()
-        .expect_err("http api origin");
+    let error = tokenkeep::TokenKeeper::new(config).expect_err("http api origin");
     assert!(matches!(error, TokenKeepError::Configuration { .. }), "{error:?}");
     assert!(error.to_string().contains("https"), "{error}");
 }

@@ -8,15 +8,15 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::*;
-use tokenkeep::{ClientConfig, HttpRequest, SessionState, TokenKeepError, TokenKeeper, TokenKeeperBuilder};
+use tokenkeep::{HttpRequest, SessionState, TokenKeepError, TokenKeeper, TokenKeeperOptions};
 
 fn device_keeper(fixture: &Fixture) -> Arc<TokenKeeper> {
-    let config = ClientConfig {
+    let config = TokenKeeperOptions {
         device_authorization_endpoint: Some(fixture.url("/device_authorization")),
         scopes: vec!["tv".into()],
         ..config(fixture, "public-app")
     };
-    TokenKeeperBuilder::new(config).build().expect("builds")
+    TokenKeeper::new(config).expect("builds")
 }
 
 /// Approves (or denies) `user_code` at the fixture after `delay`, as the
@@ -147,9 +147,7 @@ async fn a_polling_attempt_can_be_cancelled() {
 #[tokio::test(flavor = "multi_thread")]
 async fn device_sign_in_without_an_endpoint_is_a_configuration_error() {
     let fixture = Fixture::start();
-    let keeper = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(config(&fixture, "public-app")).expect("builds");
     let error = keeper.start_device_authorization().await.expect_err("no endpoint");
     assert!(matches!(error, TokenKeepError::Configuration { .. }), "{error:?}");
 }

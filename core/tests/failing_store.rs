@@ -18,7 +18,7 @@ use std::sync::Arc;
 use support::*;
 use tokenkeep::{
     ChangeReason, EncryptedFileStore, ManualClock, MemoryStore, SqliteStore, StorageErrorKind, TokenKeepError,
-    TokenKeeper, TokenKeeperBuilder, TokenStore,
+    TokenKeeper, TokenKeeperOptions, TokenStore,
 };
 
 const ACCOUNT: &str = "user-1";
@@ -29,14 +29,15 @@ fn keeper_on(
     clock: &Arc<ManualClock>,
     listener: &Arc<RecordingListener>,
 ) -> Arc<TokenKeeper> {
-    TokenKeeperBuilder::new(config(fixture, "public-app"))
-        .account_id(ACCOUNT.into())
-        .policy(fast_policy())
-        .store(store)
-        .manual_clock(clock.clone())
-        .listener(listener.clone())
-        .build()
-        .expect("builds")
+    TokenKeeper::new(TokenKeeperOptions {
+        account_id: ACCOUNT.into(),
+        policy: fast_policy(),
+        store: Some(store),
+        clock: Some(clock.clone()),
+        listener: Some(listener.clone()),
+        ..config(fixture, "public-app")
+    })
+    .expect("builds")
 }
 
 /// The access token a new keeper on `store` loads: what is stored.
@@ -77,7 +78,7 @@ async fn a_failed_save_after_rotation_loses_nothing(inner: Arc<dyn TokenStore>) 
             .failed
             .lock()
             .iter()
-            .any(|f| f.message.contains("could not be stored") && f.transient),
+            .any(|f| f.detail.contains("could not be stored") && f.transient),
         "a refresh failure says the save failed: {:?}",
         listener.failed.lock()
     );
@@ -85,7 +86,7 @@ async fn a_failed_save_after_rotation_loses_nothing(inner: Arc<dyn TokenStore>) 
     // refresh() reports that the tokens are held but not stored.
     let error = keeper.refresh().await.expect_err("the save fails again");
     assert!(
-        matches!(&error, TokenKeepError::Storage { kind: StorageErrorKind::Io, message } if message.contains("held in memory")),
+        matches!(&error, TokenKeepError::Storage { kind: StorageErrorKind::Io, detail } if detail.contains("held in memory")),
         "{error:?}"
     );
     let second = keeper.access_token().await.expect("served from memory");

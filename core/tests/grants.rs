@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 use support::*;
 use tokenkeep::{
-    camel_case_response_mapping, ClientAuthMethod, ClientConfig, SessionState, TokenKeepError, TokenKeeperBuilder,
+    camel_case_response_mapping, ClientAuthMethod, SessionState, TokenKeepError, TokenKeeper, TokenKeeperOptions,
 };
 
-fn m2m_config(fixture: &Fixture) -> ClientConfig {
-    ClientConfig {
+fn m2m_config(fixture: &Fixture) -> TokenKeeperOptions {
+    TokenKeeperOptions {
         client_credentials: true,
         scopes: vec!["reports:read".into(), "reports:write".into()],
         ..config(fixture, "m2m-client")
@@ -24,11 +24,12 @@ fn m2m_config(fixture: &Fixture) -> ClientConfig {
 async fn client_credentials_acquires_and_reacquires_after_expiry() {
     let fixture = Fixture::start();
     let clock = tokenkeep::ManualClock::new();
-    let keeper = TokenKeeperBuilder::new(m2m_config(&fixture))
-        .client_secret("m2m-secret".into())
-        .manual_clock(clock.clone())
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        client_secret: Some("m2m-secret".into()),
+        clock: Some(clock.clone()),
+        ..m2m_config(&fixture)
+    })
+    .expect("builds");
     assert_eq!(keeper.state(), SessionState::Empty);
     let first = keeper.access_token().await.expect("acquired");
     assert_eq!(keeper.access_token().await.expect("cached"), first);
@@ -51,15 +52,16 @@ async fn client_credentials_acquires_and_reacquires_after_expiry() {
 #[tokio::test(flavor = "multi_thread")]
 async fn client_secret_post_and_extra_parameters_are_sent() {
     let fixture = Fixture::start();
-    let config = ClientConfig {
+    let config = TokenKeeperOptions {
         auth_method: Some(ClientAuthMethod::ClientSecretPost),
         extra_token_params: HashMap::from([("refresh_token_ttl".to_owned(), "600".to_owned())]),
         ..m2m_config(&fixture)
     };
-    let keeper = TokenKeeperBuilder::new(config)
-        .client_secret("m2m-secret".into())
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        client_secret: Some("m2m-secret".into()),
+        ..config
+    })
+    .expect("builds");
     keeper.access_token().await.expect("acquired");
     let log = fixture.token_request_log().await;
     assert_eq!(log[0]["client_auth"], "post");
@@ -70,10 +72,11 @@ async fn client_secret_post_and_extra_parameters_are_sent() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_client_secret_is_a_configuration_error() {
     let fixture = Fixture::start();
-    let keeper = TokenKeeperBuilder::new(m2m_config(&fixture))
-        .client_secret("wrong".into())
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        client_secret: Some("wrong".into()),
+        ..m2m_config(&fixture)
+    })
+    .expect("builds");
     let error = keeper.access_token().await.expect_err("rejected");
     assert!(matches!(error, TokenKeepError::Configuration { .. }), "{error:?}");
     assert!(error.to_string().contains("invalid_client"), "{error}");
@@ -83,15 +86,16 @@ async fn a_wrong_client_secret_is_a_configuration_error() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sign_in_with_pkce_through_the_authorize_endpoint() {
     let fixture = Fixture::start();
-    let config = ClientConfig {
+    let config = TokenKeeperOptions {
         scopes: vec!["profile".into()],
         ..config(&fixture, "public-app")
     };
     let listener = std::sync::Arc::new(RecordingListener::default());
-    let keeper = TokenKeeperBuilder::new(config)
-        .listener(listener.clone())
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        listener: Some(listener.clone()),
+        ..config
+    })
+    .expect("builds");
     let request = keeper
         .authorization_request(HashMap::from([("login_hint".to_owned(), "alice".to_owned())]))
         .expect("request");
@@ -144,9 +148,7 @@ async fn sign_in_with_pkce_through_the_authorize_endpoint() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_code_verifier_is_rejected() {
     let fixture = Fixture::start();
-    let keeper = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(config(&fixture, "public-app")).expect("builds");
     let request = keeper.authorization_request(HashMap::new()).expect("request");
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -161,24 +163,29 @@ async fn a_wrong_code_verifier_is_rejected() {
         .exchange_code(code, "not-the-verifier-0000000000000000000000000".into())
         .await
         .expect_err("bad verifier");
+    // Issue 12: invalid_grant from a code exchange is a failed sign-in,
+    // not an expired session.
     assert!(
-        matches!(error, TokenKeepError::SessionExpired { .. }),
+        matches!(&error, TokenKeepError::Authorization { oauth_error: Some(code), .. } if code == "invalid_grant"),
         "invalid_grant: {error:?}"
     );
+    assert!(error.to_string().starts_with("sign-in failed: "), "{error}");
+    assert_eq!(keeper.state(), SessionState::Empty, "nothing was stored");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn camel_case_answers_with_absolute_expiry_are_mapped() {
     let fixture = Fixture::start();
     let clock = tokenkeep::ManualClock::new();
-    let config = ClientConfig {
+    let config = TokenKeeperOptions {
         response_mapping: Some(camel_case_response_mapping()),
         ..config(&fixture, "camel-app")
     };
-    let keeper = TokenKeeperBuilder::new(config)
-        .manual_clock(clock.clone())
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        clock: Some(clock.clone()),
+        ..config
+    })
+    .expect("builds");
     let raw: Value = fixture.sign_in_tokens("camel-app").await;
     assert!(
         raw.get("accessToken").is_some(),
@@ -200,9 +207,7 @@ async fn expires_in_as_a_string_is_read() {
     fixture
         .client(json!({"client_id": "string-app", "response_style": "string-expires-in", "access_ttl": 120}))
         .await;
-    let keeper = TokenKeeperBuilder::new(config(&fixture, "string-app"))
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(config(&fixture, "string-app")).expect("builds");
     let tokens = keeper
         .set_token_response(fixture.sign_in_tokens("string-app").await.to_string())
         .expect("set");

@@ -13,7 +13,7 @@ use serde_json::json;
 use support::*;
 use tokenkeep::{
     flush_listener_events, set_log_level, set_log_sink, LogLevel, LogRecord, LogSink, MemoryStore, RefreshPolicy,
-    TokenKeeper, TokenKeeperBuilder, TokenStore,
+    TokenKeeper, TokenKeeperOptions, TokenStore,
 };
 
 /// Panics on every record.
@@ -57,16 +57,17 @@ async fn keeper_for(
     store: Arc<dyn TokenStore>,
 ) -> (Arc<TokenKeeper>, Arc<tokenkeep::ManualClock>) {
     let clock = tokenkeep::ManualClock::new();
-    let keeper = TokenKeeperBuilder::new(config(fixture, "public-app"))
-        .account_id(account.into())
-        .policy(RefreshPolicy {
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        account_id: account.into(),
+        policy: RefreshPolicy {
             max_retries: 0,
             ..fast_policy()
-        })
-        .store(store)
-        .manual_clock(clock.clone())
-        .build()
-        .expect("builds");
+        },
+        store: Some(store),
+        clock: Some(clock.clone()),
+        ..config(fixture, "public-app")
+    })
+    .expect("builds");
     let tokens = fixture.sign_in_tokens("public-app").await;
     keeper.set_token_response(tokens.to_string()).expect("set tokens");
     (keeper, clock)

@@ -7,18 +7,21 @@ use std::sync::Arc;
 
 use serde_json::json;
 use support::*;
-use tokenkeep::{ChangeReason, MemoryStore, SessionState, TokenKeepError, TokenKeeperBuilder, TokenRevocation};
+use tokenkeep::{
+    ChangeReason, MemoryStore, SessionState, TokenKeepError, TokenKeeper, TokenKeeperOptions, TokenRevocation,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn logout_revokes_at_the_server_and_purges_the_store() {
     let fixture = Fixture::start();
     let store = Arc::new(MemoryStore::new());
     let listener = Arc::new(RecordingListener::default());
-    let keeper = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .store(store.clone())
-        .listener(listener.clone())
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        store: Some(store.clone()),
+        listener: Some(listener.clone()),
+        ..config(&fixture, "public-app")
+    })
+    .expect("builds");
     keeper
         .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
         .expect("set");
@@ -62,9 +65,7 @@ async fn logout_revokes_the_access_token_too_where_revoking_the_refresh_token_do
     fixture
         .client(json!({"client_id": "lenient-revoker", "refresh_revocation_keeps_access": true}))
         .await;
-    let keeper = TokenKeeperBuilder::new(config(&fixture, "lenient-revoker"))
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(config(&fixture, "lenient-revoker")).expect("builds");
     keeper
         .set_token_response(fixture.sign_in_tokens("lenient-revoker").await.to_string())
         .expect("set");
@@ -88,16 +89,17 @@ async fn logout_reports_per_token_what_the_server_could_not_confirm() {
         other.url("/revoke")
     };
     let store = Arc::new(MemoryStore::new());
-    let keeper = TokenKeeperBuilder::new(tokenkeep::ClientConfig {
-        revocation_endpoint: Some(unreachable),
-        ..config(&fixture, "public-app")
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        policy: tokenkeep::RefreshPolicy {
+            max_retries: 0,
+            ..fast_policy()
+        },
+        store: Some(store.clone()),
+        ..tokenkeep::TokenKeeperOptions {
+            revocation_endpoint: Some(unreachable),
+            ..config(&fixture, "public-app")
+        }
     })
-    .policy(tokenkeep::RefreshPolicy {
-        max_retries: 0,
-        ..fast_policy()
-    })
-    .store(store.clone())
-    .build()
     .expect("builds");
     keeper
         .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
@@ -120,13 +122,13 @@ async fn logout_reports_per_token_what_the_server_could_not_confirm() {
 #[tokio::test(flavor = "multi_thread")]
 async fn logout_without_a_revocation_endpoint_still_logs_out() {
     let fixture = Fixture::start();
-    let config = tokenkeep::ClientConfig {
+    let config = tokenkeep::TokenKeeperOptions {
         revocation_endpoint: None,
         ..config(&fixture, "public-app")
     };
-    let keeper = TokenKeeperBuilder::new(config).build().expect("builds");
+    let keeper = TokenKeeper::new(config).expect("builds");
     keeper
-        .set_tokens("at".into(), Some("rt".into()), Some(60), None)
+        .set_tokens("at".into(), Some("rt".into()), Some(60), None, None)
         .expect("set");
     let outcome = keeper.logout_blocking().expect("logout");
     assert!(!outcome.fully_revoked);
@@ -139,10 +141,11 @@ async fn logout_without_a_revocation_endpoint_still_logs_out() {
 async fn the_state_follows_the_token_life() {
     let fixture = Fixture::start();
     let clock = tokenkeep::ManualClock::new();
-    let keeper = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .manual_clock(clock.clone())
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        clock: Some(clock.clone()),
+        ..config(&fixture, "public-app")
+    })
+    .expect("builds");
     assert_eq!(keeper.state(), SessionState::Empty);
     assert!(matches!(
         keeper.access_token().await,
@@ -166,12 +169,13 @@ async fn a_new_session_on_the_same_store_picks_up_the_rotated_tokens() {
     let store = Arc::new(MemoryStore::new());
     let clock = tokenkeep::ManualClock::new();
     let build = || {
-        TokenKeeperBuilder::new(config(&fixture, "public-app"))
-            .account_id("user-42".into())
-            .store(store.clone())
-            .manual_clock(clock.clone())
-            .build()
-            .expect("builds")
+        TokenKeeper::new(TokenKeeperOptions {
+            account_id: "user-42".into(),
+            store: Some(store.clone()),
+            clock: Some(clock.clone()),
+            ..config(&fixture, "public-app")
+        })
+        .expect("builds")
     };
     let first = build();
     first
@@ -195,10 +199,11 @@ async fn a_corrupt_stored_record_is_a_storage_error_and_is_kept() {
     store
         .save("default".into(), b"{\"schema_version\":1,\"gen".to_vec())
         .expect("save");
-    let error = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .store(store.clone())
-        .build()
-        .expect_err("corrupt");
+    let error = TokenKeeper::new(TokenKeeperOptions {
+        store: Some(store.clone()),
+        ..config(&fixture, "public-app")
+    })
+    .expect_err("corrupt");
     assert!(matches!(error, TokenKeepError::Storage { .. }), "{error:?}");
     assert!(error.to_string().contains("corrupt"), "{error}");
     assert_eq!(store.len(), 1, "the record was not wiped");

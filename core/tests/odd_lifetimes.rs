@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{json, Value};
 use support::*;
-use tokenkeep::{ClientConfig, SessionState, TokenKeepError};
+use tokenkeep::{SessionState, TokenKeepError, TokenKeeperOptions};
 
 /// A real sign-in answer with `changes` applied.
 async fn answer_with(fixture: &Fixture, changes: Value) -> String {
@@ -69,7 +69,7 @@ async fn a_refresh_token_known_to_be_expired_is_never_sent() {
 #[tokio::test(flavor = "multi_thread")]
 async fn refresh_token_ttl_zero_is_honoured() {
     let fixture = Fixture::start();
-    let config = ClientConfig {
+    let config = TokenKeeperOptions {
         extra_token_params: [("refresh_token_ttl".to_owned(), "0".to_owned())].into(),
         ..config(&fixture, "public-app")
     };
@@ -157,7 +157,7 @@ async fn refresh_without_a_refresh_token_says_so_and_changes_nothing() {
     let fixture = Fixture::start();
     let (keeper, _clock, listener) = signed_in_keeper(&fixture).await;
     keeper
-        .set_tokens("at_only_0123456789".into(), None, Some(3_600), None)
+        .set_tokens("at_only_0123456789".into(), None, Some(3_600), None, None)
         .expect("set");
     let error = keeper.refresh().await.expect_err("no refresh token");
     assert!(matches!(error, TokenKeepError::NotSignedIn { .. }), "{error:?}");

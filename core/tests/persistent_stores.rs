@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use support::*;
 use tokenkeep::{
-    EncryptedFileStore, ManualClock, SqliteStore, StorageErrorKind, TokenKeepError, TokenKeeper, TokenKeeperBuilder,
+    EncryptedFileStore, ManualClock, SqliteStore, StorageErrorKind, TokenKeepError, TokenKeeper, TokenKeeperOptions,
     TokenStore,
 };
 
@@ -23,12 +23,13 @@ fn keeper(
     store: Arc<dyn TokenStore>,
     clock: &Arc<ManualClock>,
 ) -> Result<Arc<TokenKeeper>, TokenKeepError> {
-    TokenKeeperBuilder::new(config(fixture, "public-app"))
-        .account_id(ACCOUNT.into())
-        .policy(fast_policy())
-        .manual_clock(clock.clone())
-        .store(store)
-        .build()
+    TokenKeeper::new(TokenKeeperOptions {
+        account_id: ACCOUNT.into(),
+        policy: fast_policy(),
+        clock: Some(clock.clone()),
+        store: Some(store),
+        ..config(fixture, "public-app")
+    })
 }
 
 /// Signs in on one store handle, drops everything, and checks that a new
@@ -82,7 +83,7 @@ async fn a_wrong_key_stops_build(open: impl Fn(Vec<u8>) -> Arc<dyn TokenStore>) 
 
     let error = keeper(&fixture, open(key(2)), &clock).expect_err("the wrong key fails build()");
     assert!(
-        matches!(&error, TokenKeepError::Storage { kind: StorageErrorKind::WrongKey, message } if message.contains(ACCOUNT) && message.contains("key id")),
+        matches!(&error, TokenKeepError::Storage { kind: StorageErrorKind::WrongKey, detail } if detail.contains(ACCOUNT) && detail.contains("key id")),
         "{error:?}"
     );
     assert!(!error.to_string().contains(&tokens.access_token()));

@@ -4,7 +4,7 @@ mod support;
 
 use serde_json::json;
 use support::*;
-use tokenkeep::{ClientConfig, TokenKeeperBuilder};
+use tokenkeep::{TokenKeeper, TokenKeeperOptions};
 
 fn assert_clean(text: &str, secrets: &[String]) {
     for secret in secrets {
@@ -69,15 +69,16 @@ async fn tokens_keepers_requests_and_errors_never_show_a_secret() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_client_secret_never_appears_in_errors() {
     let fixture = Fixture::start();
-    let config = ClientConfig {
+    let config = TokenKeeperOptions {
         client_credentials: true,
         ..config(&fixture, "m2m-client")
     };
     let secret = "s3cr3t-that-must-not-leak".to_owned();
-    let keeper = TokenKeeperBuilder::new(config)
-        .client_secret(secret.clone())
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        client_secret: Some(secret.clone()),
+        ..config
+    })
+    .expect("builds");
     let e = keeper.access_token().await.expect_err("invalid_client");
     assert_clean(&format!("{e:?} {e} {keeper:?}"), &[secret]);
 }

@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::json;
 use support::*;
-use tokenkeep::{ChangeReason, SessionState};
+use tokenkeep::{ChangeReason, SessionState, TokenKeeperOptions};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fresh_token_is_served_without_a_request() {
@@ -86,10 +86,11 @@ async fn a_refresh_answer_without_a_refresh_token_keeps_the_old_one() {
         .client(json!({"client_id": "steady-app", "rotation": false}))
         .await;
     let clock = tokenkeep::ManualClock::new();
-    let keeper = tokenkeep::TokenKeeperBuilder::new(config(&fixture, "steady-app"))
-        .manual_clock(clock.clone())
-        .build()
-        .expect("builds");
+    let keeper = tokenkeep::TokenKeeper::new(TokenKeeperOptions {
+        clock: Some(clock.clone()),
+        ..config(&fixture, "steady-app")
+    })
+    .expect("builds");
     keeper
         .set_token_response(fixture.sign_in_tokens("steady-app").await.to_string())
         .expect("set");
@@ -154,10 +155,11 @@ async fn refresh_token_keepalive_refreshes_before_the_refresh_token_dies() {
         .client(json!({"client_id": "long-access", "access_ttl": 2_592_000, "refresh_ttl": 7_200}))
         .await;
     let clock = tokenkeep::ManualClock::new();
-    let keeper = tokenkeep::TokenKeeperBuilder::new(config(&fixture, "long-access"))
-        .manual_clock(clock.clone())
-        .build()
-        .expect("builds");
+    let keeper = tokenkeep::TokenKeeper::new(TokenKeeperOptions {
+        clock: Some(clock.clone()),
+        ..config(&fixture, "long-access")
+    })
+    .expect("builds");
     keeper
         .set_token_response(fixture.sign_in_tokens("long-access").await.to_string())
         .expect("set");

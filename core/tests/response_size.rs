@@ -11,11 +11,11 @@ use support::*;
 use tokenkeep::{HttpRequest, RefreshPolicy, TokenKeepError, DEFAULT_MAX_RESPONSE_BYTES};
 
 /// 10 MB: far over the 64 KiB default.
-const HUGE: u64 = 10_000_000;
+const HUGE: i64 = 10_000_000;
 
 /// A fault answering (without processing the grant, so the refresh token is
 /// not rotated) a usable token answer padded to `bytes`.
-fn padded_token_answer(bytes: u64, chunked: bool) -> serde_json::Value {
+fn padded_token_answer(bytes: i64, chunked: bool) -> serde_json::Value {
     json!({
         "status": 200,
         "body": r#"{"access_token":"from-the-padded-answer","token_type":"Bearer","expires_in":3600}"#,
@@ -33,7 +33,7 @@ fn refused(result: Result<tokenkeep::HttpResponse, TokenKeepError>) -> TokenKeep
 }
 
 fn assert_over_cap(error: &TokenKeepError, setting: &str) {
-    assert!(matches!(error, TokenKeepError::Protocol { .. }), "{error:?}");
+    assert!(matches!(error, TokenKeepError::BadResponse { .. }), "{error:?}");
     let message = error.to_string();
     assert!(message.contains(&format!("RefreshPolicy.{setting}")), "{message}");
 }

@@ -12,8 +12,8 @@ use base64::Engine;
 use serde_json::json;
 use support::*;
 use tokenkeep::{
-    flush_listener_events, set_log_sink, ClientAuthMethod, ClientConfig, HttpRequest, LogLevel, RefreshPolicy,
-    TokenKeepError, TokenKeeper, TokenKeeperBuilder,
+    flush_listener_events, set_log_sink, ClientAuthMethod, HttpRequest, LogLevel, RefreshPolicy, TokenKeepError,
+    TokenKeeper, TokenKeeperOptions,
 };
 
 /// The process-wide sink, installed once (tests in this file run in parallel).
@@ -90,21 +90,22 @@ async fn echo_keeper(fixture: &Fixture, auth: ClientAuthMethod) -> (Arc<TokenKee
         .client(json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}))
         .await;
     let listener = Arc::new(RecordingListener::default());
-    let keeper = TokenKeeperBuilder::new(ClientConfig {
-        auth_method: Some(auth),
-        ..config(fixture, CLIENT_ID)
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        client_secret: Some(CLIENT_SECRET.into()),
+        policy: RefreshPolicy {
+            max_retries: 0,
+            ..fast_policy()
+        },
+        clock: Some(tokenkeep::ManualClock::new()),
+        listener: Some(listener.clone()),
+        ..TokenKeeperOptions {
+            auth_method: Some(auth),
+            ..config(fixture, CLIENT_ID)
+        }
     })
-    .client_secret(CLIENT_SECRET.into())
-    .policy(RefreshPolicy {
-        max_retries: 0,
-        ..fast_policy()
-    })
-    .manual_clock(tokenkeep::ManualClock::new())
-    .listener(listener.clone())
-    .build()
     .expect("builds");
     keeper
-        .set_tokens(ACCESS_TOKEN.into(), Some(REFRESH_TOKEN.into()), Some(3600), None)
+        .set_tokens(ACCESS_TOKEN.into(), Some(REFRESH_TOKEN.into()), Some(3600), None, None)
         .expect("set tokens");
     (keeper, listener)
 }
@@ -166,17 +167,18 @@ async fn echoed_secrets_in_every_form_stay_out_of_errors_events_and_logs() {
 async fn a_client_credentials_error_echoing_the_client_secret_is_scrubbed() {
     sink();
     let fixture = Fixture::start();
-    let keeper = TokenKeeperBuilder::new(ClientConfig {
-        client_credentials: true,
-        auth_method: Some(ClientAuthMethod::ClientSecretPost),
-        ..config(&fixture, "m2m-client")
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        client_secret: Some("m2m-secret-but-long-enough".into()),
+        policy: RefreshPolicy {
+            max_retries: 0,
+            ..fast_policy()
+        },
+        ..TokenKeeperOptions {
+            client_credentials: true,
+            auth_method: Some(ClientAuthMethod::ClientSecretPost),
+            ..config(&fixture, "m2m-client")
+        }
     })
-    .client_secret("m2m-secret-but-long-enough".into())
-    .policy(RefreshPolicy {
-        max_retries: 0,
-        ..fast_policy()
-    })
-    .build()
     .expect("builds");
     let body =
         json!({"error": "unauthorized_client", "error_description": "m2m-secret-but-long-enough is not allowed"});
@@ -191,9 +193,7 @@ async fn a_client_credentials_error_echoing_the_client_secret_is_scrubbed() {
 async fn a_code_exchange_error_echoing_the_code_and_verifier_is_scrubbed() {
     sink();
     let fixture = Fixture::start();
-    let keeper = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(config(&fixture, "public-app")).expect("builds");
     let code = "code_0123456789abcdefghij";
     let verifier = "verifier-0123456789-abcdefghijklmnopqrstuvwxyz-ABCD";
     for echo in [code, verifier, &code[..10], &verifier[..12]] {
@@ -220,9 +220,7 @@ fn an_invalid_url_is_quoted_without_query_fragment_or_userinfo() {
         "https://auth example.com/token#hunter2-fragment",
         "htps//auth.example.com/token?client_secret=hunter2-query-secret",
     ] {
-        let e = TokenKeeperBuilder::new(ClientConfig::new(bad, "app"))
-            .build()
-            .expect_err("invalid URL");
+        let e = TokenKeeper::new(TokenKeeperOptions::new(bad, "app")).expect_err("invalid URL");
         assert!(matches!(e, TokenKeepError::Configuration { .. }), "{e:?}");
         let text = format!("{e} {e:?}");
         assert!(!text.contains("hunter2"), "{text}");
@@ -245,13 +243,11 @@ async fn an_invalid_request_url_is_quoted_without_its_query() {
 /// Issue 11, item 3: an unsupported `token_type` is named, not quoted.
 #[test]
 fn an_unsupported_token_type_is_named_not_quoted() {
-    let keeper = TokenKeeperBuilder::new(ClientConfig::new("https://auth.example.com/token", "app"))
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions::new("https://auth.example.com/token", "app")).expect("builds");
     let e = keeper
         .set_token_response(r#"{"access_token":"at","token_type":"mac-hunter2-value"}"#.into())
         .expect_err("not Bearer");
-    assert!(matches!(e, TokenKeepError::Protocol { .. }), "{e:?}");
+    assert!(matches!(e, TokenKeepError::BadResponse { .. }), "{e:?}");
     assert!(!e.to_string().contains("hunter2"), "{e}");
     assert!(e.to_string().contains("token_type"), "{e}");
 }
@@ -271,27 +267,31 @@ const BAD_REFRESH_TOKENS: [&str; 3] = ["rt-hunter2\u{0}nul", "rt-hunter2\nnewlin
 /// error naming the field, never the value, and keeps nothing of them.
 #[test]
 fn set_tokens_refuses_tokens_outside_the_rfc_syntax() {
-    let keeper = TokenKeeperBuilder::new(ClientConfig::new("https://auth.example.com/token", "app"))
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions::new("https://auth.example.com/token", "app")).expect("builds");
     for bad in BAD_ACCESS_TOKENS {
-        let e = keeper.set_tokens(bad.into(), None, None, None).expect_err(bad);
-        assert!(matches!(e, TokenKeepError::Protocol { .. }), "{e:?}");
+        let e = keeper.set_tokens(bad.into(), None, None, None, None).expect_err(bad);
+        assert!(matches!(e, TokenKeepError::BadResponse { .. }), "{e:?}");
         assert!(!format!("{e} {e:?}").contains("hunter2"), "{e}");
         assert!(e.to_string().contains("access token"), "{e}");
     }
     for bad in BAD_REFRESH_TOKENS {
         let e = keeper
-            .set_tokens("good-at".into(), Some(bad.into()), None, None)
+            .set_tokens("good-at".into(), Some(bad.into()), None, None, None)
             .expect_err(bad);
-        assert!(matches!(e, TokenKeepError::Protocol { .. }), "{e:?}");
+        assert!(matches!(e, TokenKeepError::BadResponse { .. }), "{e:?}");
         assert!(!format!("{e} {e:?}").contains("hunter2"), "{e}");
         assert!(e.to_string().contains("refresh token"), "{e}");
     }
     assert!(keeper.tokens().is_none(), "nothing was kept");
     // What the RFCs allow is accepted: base64 with padding, a VSCHAR refresh token with spaces.
     keeper
-        .set_tokens("a.B-c_d~e+f/9==".into(), Some("rt with spaces ~!".into()), None, None)
+        .set_tokens(
+            "a.B-c_d~e+f/9==".into(),
+            Some("rt with spaces ~!".into()),
+            None,
+            None,
+            None,
+        )
         .expect("valid syntax");
 }
 
@@ -299,9 +299,7 @@ fn set_tokens_refuses_tokens_outside_the_rfc_syntax() {
 /// `refresh_token` and `id_token`.
 #[test]
 fn a_token_response_with_tokens_outside_the_rfc_syntax_is_refused() {
-    let keeper = TokenKeeperBuilder::new(ClientConfig::new("https://auth.example.com/token", "app"))
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions::new("https://auth.example.com/token", "app")).expect("builds");
     let mut bodies = Vec::new();
     for bad in BAD_ACCESS_TOKENS {
         bodies.push(("access_token", json!({"access_token": bad})));
@@ -312,7 +310,7 @@ fn a_token_response_with_tokens_outside_the_rfc_syntax_is_refused() {
     }
     for (field, body) in bodies {
         let e = keeper.set_token_response(body.to_string()).expect_err(field);
-        assert!(matches!(e, TokenKeepError::Protocol { .. }), "{e:?}");
+        assert!(matches!(e, TokenKeepError::BadResponse { .. }), "{e:?}");
         assert!(!format!("{e} {e:?}").contains("hunter2"), "{e}");
         assert!(e.to_string().contains(field), "names `{field}`: {e}");
     }
@@ -332,7 +330,7 @@ async fn a_refresh_answer_with_a_malformed_token_keeps_the_old_tokens() {
     ] {
         fixture.fault(json!({"status": 200, "body": body.to_string()})).await;
         let e = keeper.refresh().await.expect_err("malformed token");
-        assert!(matches!(e, TokenKeepError::Protocol { .. }), "{e:?}");
+        assert!(matches!(e, TokenKeepError::BadResponse { .. }), "{e:?}");
         assert!(!format!("{e} {e:?}").contains("hunter2"), "{e}");
         let after = keeper.tokens().expect("kept");
         assert_eq!(after.access_token(), before.access_token());

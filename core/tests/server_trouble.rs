@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use support::*;
-use tokenkeep::{MemoryStore, RefreshPolicy, SessionState, TokenKeepError, TokenKeeperBuilder};
+use tokenkeep::{MemoryStore, RefreshPolicy, SessionState, TokenKeepError, TokenKeeper, TokenKeeperOptions};
 
 /// Case 2: an HTTP 503 whose body says `invalid_grant` is the server's
 /// trouble: transient, tokens kept, the session goes on.
@@ -115,12 +115,13 @@ async fn a_second_keeper_shares_the_first_keepers_transient_failure() {
     let store = Arc::new(MemoryStore::new());
     let clock = tokenkeep::ManualClock::new();
     let build = || {
-        TokenKeeperBuilder::new(config(&fixture, "public-app"))
-            .policy(patient_policy())
-            .store(store.clone())
-            .manual_clock(clock.clone())
-            .build()
-            .expect("builds")
+        TokenKeeper::new(TokenKeeperOptions {
+            policy: patient_policy(),
+            store: Some(store.clone()),
+            clock: Some(clock.clone()),
+            ..config(&fixture, "public-app")
+        })
+        .expect("builds")
     };
     let first = build();
     first
@@ -171,7 +172,7 @@ async fn a_huge_retry_after_is_a_transient_error() {
         .await
         .expect_err("the server asks to wait forever");
     assert!(
-        matches!(error, TokenKeepError::Transient { retry_after_secs: Some(secs), .. } if secs == huge),
+        matches!(error, TokenKeepError::Transient { retry_after_secs: Some(secs), .. } if u64::try_from(secs) == Ok(huge)),
         "{error:?}"
     );
     keeper.access_token().await.expect("the next call refreshes");
@@ -184,14 +185,15 @@ async fn the_background_refresher_survives_clocks_near_the_extremes() {
     for start in [i64::MIN + 10_000_000, i64::MAX - 86_400_000 * 400] {
         let fixture = Fixture::start();
         let clock = tokenkeep::ManualClock::starting_at(start);
-        let keeper = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-            .policy(RefreshPolicy {
+        let keeper = TokenKeeper::new(TokenKeeperOptions {
+            policy: RefreshPolicy {
                 proactive_refresh: true,
                 ..fast_policy()
-            })
-            .manual_clock(clock.clone())
-            .build()
-            .expect("builds");
+            },
+            clock: Some(clock.clone()),
+            ..config(&fixture, "public-app")
+        })
+        .expect("builds");
         keeper
             .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
             .expect("set");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use support::*;
-use tokenkeep::{MemoryStore, SessionState, TokenKeepError, TokenKeeperBuilder};
+use tokenkeep::{MemoryStore, SessionState, TokenKeepError, TokenKeeper, TokenKeeperOptions};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reuse_of_a_rotated_refresh_token_ends_the_session() {
@@ -18,16 +18,18 @@ async fn reuse_of_a_rotated_refresh_token_ends_the_session() {
     let store_a = Arc::new(MemoryStore::new());
     let clock = tokenkeep::ManualClock::new();
     let listener_a = Arc::new(RecordingListener::default());
-    let a = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .store(store_a.clone())
-        .manual_clock(clock.clone())
-        .listener(listener_a.clone())
-        .build()
-        .expect("a");
-    let b = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .manual_clock(clock.clone())
-        .build()
-        .expect("b");
+    let a = TokenKeeper::new(TokenKeeperOptions {
+        store: Some(store_a.clone()),
+        clock: Some(clock.clone()),
+        listener: Some(listener_a.clone()),
+        ..config(&fixture, "public-app")
+    })
+    .expect("a");
+    let b = TokenKeeper::new(TokenKeeperOptions {
+        clock: Some(clock.clone()),
+        ..config(&fixture, "public-app")
+    })
+    .expect("b");
     a.set_token_response(tokens.clone()).expect("a set");
     b.set_token_response(tokens).expect("b set");
 
@@ -69,10 +71,11 @@ async fn an_expired_refresh_token_ends_the_session_and_signing_in_again_revives_
         .client(json!({"client_id": "short-rt", "access_ttl": 1, "refresh_ttl": 1}))
         .await;
     let store = Arc::new(MemoryStore::new());
-    let keeper = TokenKeeperBuilder::new(config(&fixture, "short-rt"))
-        .store(store.clone())
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        store: Some(store.clone()),
+        ..config(&fixture, "short-rt")
+    })
+    .expect("builds");
     keeper
         .set_token_response(fixture.sign_in_tokens("short-rt").await.to_string())
         .expect("set");
@@ -106,12 +109,15 @@ async fn an_expired_token_without_a_refresh_token_asks_for_sign_in_but_keeps_the
     let fixture = Fixture::start();
     let store = Arc::new(MemoryStore::new());
     let clock = tokenkeep::ManualClock::new();
-    let keeper = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-        .store(store.clone())
-        .manual_clock(clock.clone())
-        .build()
-        .expect("builds");
-    keeper.set_tokens("at_only".into(), None, Some(60), None).expect("set");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        store: Some(store.clone()),
+        clock: Some(clock.clone()),
+        ..config(&fixture, "public-app")
+    })
+    .expect("builds");
+    keeper
+        .set_tokens("at_only".into(), None, Some(60), None, None)
+        .expect("set");
     clock.advance_secs(120);
     let error = keeper.access_token().await.expect_err("cannot refresh");
     assert!(matches!(error, TokenKeepError::SessionExpired { .. }), "{error:?}");
@@ -130,12 +136,13 @@ async fn a_bare_400_or_401_to_a_refresh_ends_the_session_with_its_own_reason() {
         let store = Arc::new(MemoryStore::new());
         let clock = tokenkeep::ManualClock::new();
         let listener = Arc::new(RecordingListener::default());
-        let keeper = TokenKeeperBuilder::new(config(&fixture, "public-app"))
-            .store(store.clone())
-            .manual_clock(clock.clone())
-            .listener(listener.clone())
-            .build()
-            .expect("builds");
+        let keeper = TokenKeeper::new(TokenKeeperOptions {
+            store: Some(store.clone()),
+            clock: Some(clock.clone()),
+            listener: Some(listener.clone()),
+            ..config(&fixture, "public-app")
+        })
+        .expect("builds");
         keeper
             .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
             .expect("set");

@@ -98,13 +98,13 @@ async fn two_sessions_of_one_account_on_one_store_share_one_refresh() {
     let clock = tokenkeep::ManualClock::new();
     let listener = Arc::new(RecordingListener::default());
     let build = |listener: Option<Arc<RecordingListener>>| {
-        let mut builder = tokenkeep::TokenKeeperBuilder::new(config(&fixture, "public-app"))
-            .store(store.clone())
-            .manual_clock(clock.clone());
-        if let Some(l) = listener {
-            builder = builder.listener(l);
-        }
-        builder.build().expect("builds")
+        tokenkeep::TokenKeeper::new(tokenkeep::TokenKeeperOptions {
+            store: Some(store.clone()),
+            clock: Some(clock.clone()),
+            listener: listener.map(|l| l as Arc<dyn tokenkeep::SessionListener>),
+            ..config(&fixture, "public-app")
+        })
+        .expect("builds")
     };
     let first = build(None);
     first

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::*;
-use tokenkeep::{RefreshPolicy, SessionState, TokenKeepError, TokenKeeperBuilder};
+use tokenkeep::{RefreshPolicy, SessionState, TokenKeepError, TokenKeeper, TokenKeeperOptions};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn server_errors_are_retried_and_the_refresh_succeeds() {
@@ -56,12 +56,16 @@ async fn a_retry_after_beyond_the_cap_fails_at_once_keeping_the_tokens() {
     let started = Instant::now();
     let error = keeper.access_token().await.expect_err("server asked for an hour");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(
-        error,
-        TokenKeepError::Transient {
-            message: error_message(&error),
-            retry_after_secs: Some(3_600)
-        }
+    assert!(
+        matches!(
+            error,
+            TokenKeepError::Transient {
+                retry_after_secs: Some(3_600),
+                oauth_error: None,
+                ..
+            }
+        ),
+        "{error:?}"
     );
     assert_eq!(keeper.tokens().expect("kept").refresh_token(), before.refresh_token());
     eventually("a refresh-failed event", || {
@@ -118,7 +122,7 @@ async fn a_malformed_answer_is_a_protocol_error_and_keeps_the_tokens() {
     clock.advance_secs(3_600);
     fixture.fault(json!({"malformed": true})).await;
     let error = keeper.access_token().await.expect_err("malformed");
-    assert!(matches!(error, TokenKeepError::Protocol { .. }), "{error:?}");
+    assert!(matches!(error, TokenKeepError::BadResponse { .. }), "{error:?}");
     assert!(error.to_string().contains("not valid JSON"), "{error}");
     assert!(keeper.tokens().is_some(), "tokens kept");
     assert_eq!(fixture.refresh_requests().await, 1, "a malformed 200 is not retried");
@@ -129,7 +133,7 @@ async fn a_malformed_answer_is_a_protocol_error_and_keeps_the_tokens() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_400_with_an_empty_body_is_explained() {
     let fixture = Fixture::start();
-    let config = tokenkeep::ClientConfig {
+    let config = tokenkeep::TokenKeeperOptions {
         unexplained_refusal_ends_session: false,
         ..config(&fixture, "public-app")
     };
@@ -137,7 +141,7 @@ async fn a_400_with_an_empty_body_is_explained() {
     clock.advance_secs(3_600);
     fixture.fault(json!({"status": 400, "body": ""})).await;
     let error = keeper.access_token().await.expect_err("400");
-    assert!(matches!(error, TokenKeepError::Protocol { .. }), "{error:?}");
+    assert!(matches!(error, TokenKeepError::BadResponse { .. }), "{error:?}");
     let text = error.to_string();
     assert!(
         text.contains("HTTP 400") && text.contains("empty body") && text.contains("§5.2"),
@@ -152,23 +156,17 @@ async fn an_unreachable_server_is_transient() {
     let url = fixture.url("/token");
     drop(fixture);
     let clock = tokenkeep::ManualClock::new();
-    let keeper = TokenKeeperBuilder::new(tokenkeep::ClientConfig::new(url, "public-app"))
-        .policy(fast_policy())
-        .manual_clock(clock.clone())
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        policy: fast_policy(),
+        clock: Some(clock.clone()),
+        ..tokenkeep::TokenKeeperOptions::new(url, "public-app")
+    })
+    .expect("builds");
     keeper
-        .set_tokens("at".into(), Some("rt".into()), Some(60), None)
+        .set_tokens("at".into(), Some("rt".into()), Some(60), None, None)
         .expect("set");
     clock.advance_secs(120);
     let error = keeper.access_token().await.expect_err("unreachable");
     assert!(matches!(error, TokenKeepError::Transient { .. }), "{error:?}");
     assert!(error.to_string().contains("connect"), "{error}");
-}
-
-fn error_message(error: &TokenKeepError) -> String {
-    match error {
-        TokenKeepError::Transient { message, .. } => message.clone(),
-        other => panic!("not transient: {other:?}"),
-    }
 }

@@ -51,15 +51,16 @@ impl SentSecrets {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ClientConfig;
+    use crate::config::TokenKeeperOptions;
     use crate::secret::scrub;
 
     fn config(method: ClientAuthMethod) -> ValidatedConfig {
-        let config = ClientConfig {
+        let config = TokenKeeperOptions {
             auth_method: Some(method),
-            ..ClientConfig::new("https://auth.example.com/token", "my app")
+            client_secret: Some("s".into()),
+            ..TokenKeeperOptions::new("https://auth.example.com/token", "my app")
         };
-        ValidatedConfig::check(config, true).expect("valid")
+        ValidatedConfig::check(&config).expect("valid")
     }
 
     #[test]

@@ -210,7 +210,7 @@ impl Session {
             .scope(dropped.clone(), builder.send())
             .await
             .map_err(|e| transport_error(e, &origin))?;
-        let status = response.status().as_u16();
+        let status = i32::from(response.status().as_u16());
         let final_url = response.url().clone();
         let headers = response
             .headers()

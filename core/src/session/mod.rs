@@ -24,6 +24,7 @@
 //! could not be stored is kept in memory, marked unsaved, and stored on the
 //! next occasion (see [`store_sync`]).
 
+mod account_lock;
 pub(crate) mod authorized;
 mod proactive;
 mod refresh;
@@ -39,7 +40,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::config::{ClientConfig, ValidatedConfig};
+use crate::config::{TokenKeeperOptions, ValidatedConfig};
 use crate::endpoint::TokenEndpoint;
 use crate::error::Error;
 use crate::listener::{ChangeReason, Listeners, SessionListener};
@@ -47,21 +48,11 @@ use crate::policy::RefreshPolicy;
 use crate::revocation::{LogoutOutcome, TokenRevocation};
 use crate::secret::Secret;
 use crate::state::{observe, transition, Event, Phase, SessionState};
-use crate::store::{record, TokenStore};
+use crate::store::{record, MemoryStore, TokenStore};
+use crate::token_cache::TokenCacheSlot;
 use crate::token_set::{Freshness, TokenSet};
 
 use single_flight::{RefreshOutcome, SharedRefresh, SingleFlight};
-
-/// What a session is built from.
-pub(crate) struct SessionParts {
-    pub account: String,
-    pub config: ClientConfig,
-    pub client_secret: Option<Secret>,
-    pub policy: RefreshPolicy,
-    pub clock: Clock,
-    pub store: Arc<dyn TokenStore>,
-    pub listeners: Vec<Arc<dyn SessionListener>>,
-}
 
 /// The tokens and phase, swapped as a whole.
 struct Current {
@@ -146,46 +137,60 @@ pub(crate) struct Session {
     /// The process whose runtime runs the background refresher (0: none).
     /// A forked child starts its own at its first refresh.
     proactive_pid: AtomicU32,
+    /// A language layer's token cache, told of every change.
+    pub(crate) token_cache: TokenCacheSlot,
 }
 
 impl Session {
-    /// Checks the configuration, loads the account's record from the store
-    /// and, with `proactive_refresh`, starts the background refresher.
-    pub(crate) fn open(parts: SessionParts) -> Result<Arc<Self>, Error> {
-        if parts.account.is_empty() {
+    /// Checks `options`, loads the account's tokens from the store and
+    /// starts the session (and, with `proactive_refresh`, the background
+    /// refresher).
+    pub(crate) fn open(options: TokenKeeperOptions) -> Result<Arc<Self>, Error> {
+        let account = options.account_id.clone();
+        if account.is_empty() {
             return Err(Error::configuration("the account id (store key) is empty"));
         }
-        let config = Arc::new(ValidatedConfig::check(parts.config, parts.client_secret.is_some())?);
+        options.policy.check()?;
+        let config = Arc::new(ValidatedConfig::check(&options)?);
+        let TokenKeeperOptions {
+            client_secret,
+            policy,
+            store,
+            listener,
+            clock,
+            ..
+        } = options;
+        let clock = clock.map_or(Clock::System, Clock::Manual);
+        let store: Arc<dyn TokenStore> = store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         let endpoint = TokenEndpoint::new(
             config.clone(),
-            parts.client_secret,
-            parts.policy.clone(),
-            parts.clock.clone(),
+            client_secret.map(Secret::new),
+            policy.clone(),
+            clock.clone(),
         )?;
-        let api_http = authorized::api_client(&parts.policy)?;
-        let loaded = parts
-            .store
-            .load(parts.account.clone())
-            .map_err(|e| Error::from_store(e, format!("could not load the tokens of account `{}`", parts.account)))?;
+        let api_http = authorized::api_client(&policy)?;
+        let loaded = store
+            .load(account.clone())
+            .map_err(|e| Error::from_store(e, format!("could not load the tokens of account `{account}`")))?;
         let (tokens, generation) = match loaded {
             Some(bytes) => {
-                let record = record::decode(&bytes, &parts.account)?;
+                let record = record::decode(&bytes, &account)?;
                 (Some(Arc::new(record.tokens)), record.generation)
             }
             None => (None, 0),
         };
         let listeners = Listeners::default();
-        for listener in parts.listeners {
+        if let Some(listener) = listener {
             listeners.add(listener);
         }
         let session = Arc::new(Session {
             id: rand::random(),
-            account: parts.account,
+            account,
             config,
-            policy: parts.policy,
-            clock: parts.clock,
+            policy,
+            clock,
             endpoint,
-            store: parts.store,
+            store,
             api_http,
             current: RwLock::new(Current {
                 tokens,
@@ -201,9 +206,17 @@ impl Session {
             refresh_backoff: Mutex::new(Backoff::default()),
             save_backoff: Mutex::new(Backoff::default()),
             proactive_pid: AtomicU32::new(0),
+            token_cache: TokenCacheSlot::default(),
         });
         session.ensure_proactive_refresher();
         Ok(session)
+    }
+
+    /// After the tokens or the phase changed: wakes the callers waiting for
+    /// a refresh and tells the language layer's cache.
+    fn tokens_replaced(&self) {
+        self.wake.notify_waiters();
+        self.token_cache.invalidate();
     }
 
     pub(crate) fn account(&self) -> &str {
@@ -361,6 +374,7 @@ impl Session {
     /// layer's HTTP 401): as [`Self::refresh_after_rejection`], comparing
     /// the token text in constant time.
     pub(crate) async fn refresh_after_rejected_token(self: Arc<Self>, rejected: Secret) -> RefreshOutcome {
+        self.token_cache.invalidate();
         self.refresh_if_rejected(|current| current.access_token_secret().constant_time_eq(&rejected))
             .await
     }
@@ -478,7 +492,7 @@ impl Session {
             let deleted = self.store.delete(self.account.clone());
             (old, deleted)
         };
-        self.wake.notify_waiters();
+        self.tokens_replaced();
         self.listeners
             .tokens_changed(store_sync::changed(ChangeReason::LoggedOut, None, deleted.is_ok()));
         let outcome = match old.as_deref() {
@@ -559,7 +573,6 @@ fn ended_error(current: &Current) -> Error {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::store::MemoryStore;
 
     /// A caller judged the token stale, then a refresh finished before the
     /// caller asked for one: its request must be answered with the new tokens,
@@ -569,14 +582,11 @@ mod tests {
     fn a_late_caller_gets_the_finished_refresh_instead_of_starting_another() {
         let server = tokenkeep_fixture_server::spawn(Default::default()).expect("fixture");
         let clock = ManualClock::new();
-        let session = Session::open(SessionParts {
-            account: "a".into(),
-            config: ClientConfig::new(server.url("/token"), "confidential-app"),
-            client_secret: Some(Secret::new("confidential-secret")),
-            policy: RefreshPolicy::default(),
-            clock: Clock::Manual(clock.clone()),
-            store: Arc::new(MemoryStore::new()),
-            listeners: Vec::new(),
+        let session = Session::open(TokenKeeperOptions {
+            account_id: "a".into(),
+            client_secret: Some("confidential-secret".into()),
+            clock: Some(clock.clone()),
+            ..TokenKeeperOptions::new(server.url("/token"), "confidential-app")
         })
         .expect("opens");
         let state = server.state();

@@ -301,12 +301,8 @@ impl Session {
             .lock()
             .fail_in_a_row(&self.policy, error.retry_after_secs());
         tracing::warn!(account = %self.account, %error, "token refresh failed");
-        let public = TokenKeepError::from(error.clone());
-        self.listeners.refresh_failed(RefreshFailure {
-            message: public.to_string(),
-            transient: error.is_transient(),
-            retry_after_secs: error.retry_after_secs(),
-        });
+        self.token_cache.invalidate();
+        self.listeners.refresh_failed(RefreshFailure::from(error));
     }
 
     /// The session is over: forget the tokens (and delete the record with
@@ -331,7 +327,7 @@ impl Session {
             }
         }
         tracing::warn!(account = %self.account, reason = %error, "the session ended; the user must sign in again");
-        self.wake.notify_waiters();
+        self.tokens_replaced();
         self.listeners
             .session_expired(TokenKeepError::from(error.clone()).to_string());
     }
@@ -339,14 +335,5 @@ impl Session {
 
 /// The caller-facing text of `error` without its category prefix.
 fn error_text(error: &Error) -> String {
-    match TokenKeepError::from(error.clone()) {
-        TokenKeepError::SessionExpired { message }
-        | TokenKeepError::NotSignedIn { message }
-        | TokenKeepError::Transient { message, .. }
-        | TokenKeepError::Authorization { message }
-        | TokenKeepError::Protocol { message }
-        | TokenKeepError::Configuration { message }
-        | TokenKeepError::Storage { message, .. }
-        | TokenKeepError::Internal { message } => message,
-    }
+    TokenKeepError::from(error.clone()).detail().to_owned()
 }

@@ -30,7 +30,8 @@ impl Session {
         let tokens = self
             .endpoint
             .exchange_code(&code, &code_verifier, &redirect_uri)
-            .await?;
+            .await
+            .map_err(Error::in_sign_in)?;
         self.signed_in(tokens)
     }
 
@@ -50,9 +51,7 @@ impl Session {
             // an absurd interval): the expiry check below then ends it.
             tokio::time::sleep(device.poll_interval().min(device.time_left())).await;
             if device.is_cancelled() {
-                return Err(Error::Authorization {
-                    detail: "the device sign-in was cancelled".into(),
-                });
+                return Err(Error::authorization("the device sign-in was cancelled"));
             }
             if device.expired() {
                 return Err(device_expired());
@@ -64,13 +63,14 @@ impl Session {
                 Err(Error::OAuth { code, .. }) if code == "access_denied" => {
                     return Err(Error::Authorization {
                         detail: "the user denied the device sign-in".into(),
+                        code: Some(code),
                     })
                 }
                 Err(Error::OAuth { code, .. }) if code == "expired_token" => return Err(device_expired()),
                 Err(error) if error.is_transient() => {
                     tracing::debug!(%error, "device sign-in poll failed; polling on");
                 }
-                Err(error) => return Err(error),
+                Err(error) => return Err(error.in_sign_in()),
             }
         }
     }
@@ -83,5 +83,6 @@ impl Session {
 fn device_expired() -> Error {
     Error::Authorization {
         detail: "the device code expired before the user approved it (RFC 8628 expired_token); start the device sign-in again".into(),
+        code: Some("expired_token".into()),
     }
 }

@@ -27,6 +27,7 @@
 
 use std::sync::Arc;
 
+use super::account_lock::AccountLock;
 use super::Session;
 use crate::error::Error;
 use crate::listener::{ChangeReason, RefreshFailure, TokensChanged};
@@ -35,7 +36,6 @@ use crate::state::{transition, Event};
 use crate::store::record::{self, Record, RefreshMarker};
 use crate::store::TokenStore;
 use crate::token_set::TokenSet;
-use crate::TokenKeepError;
 
 use super::single_flight::RefreshOutcome;
 
@@ -43,10 +43,12 @@ use super::single_flight::RefreshOutcome;
 /// dropped) waits for the store lock.
 pub(super) const LAST_CHANCE_LOCK_TIMEOUT_MS: u64 = 2_000;
 
-/// Holds the store's lock on one key; unlocks when dropped.
+/// Holds the store's lock on one key, and the in-process lock on the
+/// account under it; unlocks both when dropped (the store's first).
 pub(crate) struct StoreLockGuard {
     store: Arc<dyn TokenStore>,
     key: String,
+    _in_process: AccountLock,
 }
 
 impl Drop for StoreLockGuard {
@@ -77,15 +79,21 @@ impl Session {
     /// Takes the store's lock on this account, waiting at most the policy's
     /// `store_lock_timeout_ms`.
     pub(crate) fn lock_store(&self) -> Result<StoreLockGuard, Error> {
-        self.lock_store_within(self.policy.store_lock_timeout_ms)
+        self.lock_store_within(self.policy.store_lock_timeout_ms())
     }
 
+    /// Takes the in-process lock on the account (see `account_lock`), then
+    /// the store's, within `timeout_ms` in all.
     fn lock_store_within(&self, timeout_ms: u64) -> Result<StoreLockGuard, Error> {
-        runtime::blocking_section(|| self.store.lock(self.account.clone(), timeout_ms))
+        let started = std::time::Instant::now();
+        let in_process = runtime::blocking_section(|| AccountLock::acquire(&self.account, timeout_ms))?;
+        let left_ms = timeout_ms.saturating_sub(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+        runtime::blocking_section(|| self.store.lock(self.account.clone(), left_ms))
             .map_err(|e| Error::from_store(e, format!("could not lock the tokens of account `{}`", self.account)))?;
         Ok(StoreLockGuard {
             store: self.store.clone(),
             key: self.account.clone(),
+            _in_process: in_process,
         })
     }
 
@@ -138,7 +146,7 @@ impl Session {
             current.generation = record.generation;
             current.unsaved = None;
         }
-        self.wake.notify_waiters();
+        self.tokens_replaced();
         tracing::debug!(account = %self.account, "adopted tokens another session stored");
         self.listeners
             .tokens_changed(changed(ChangeReason::Adopted, Some(&tokens), true));
@@ -183,16 +191,15 @@ impl Session {
             current.unsaved = unsaved.clone();
             current.ended_because = None;
         }
-        self.wake.notify_waiters();
+        self.tokens_replaced();
         self.listeners
             .tokens_changed(changed(reason, Some(&tokens), unsaved.is_none()));
         if let Some(error) = unsaved {
             self.save_backoff.lock().fail(self.policy.pause_after_failure(1, None));
             tracing::warn!(account = %self.account, %error, "refreshed tokens could not be stored; they are kept in memory and stored at the next occasion");
             self.listeners.refresh_failed(RefreshFailure {
-                message: TokenKeepError::from(held_but_not_stored(&error)).to_string(),
                 transient: true,
-                retry_after_secs: None,
+                ..RefreshFailure::from(&held_but_not_stored(&error))
             });
         }
         Ok(tokens)
@@ -274,7 +281,7 @@ impl Session {
         let session = Arc::downgrade(self);
         runtime::spawn_detached(async move {
             if let Some(session) = session.upgrade() {
-                let _ = session.store_unsaved(session.policy.store_lock_timeout_ms);
+                let _ = session.store_unsaved(session.policy.store_lock_timeout_ms());
             }
         });
     }
@@ -295,12 +302,13 @@ pub(super) fn held_but_not_stored(error: &Error) -> Error {
 }
 
 /// A [`TokensChanged`] event for `tokens`.
-pub(super) fn changed(reason: ChangeReason, tokens: Option<&TokenSet>, stored: bool) -> TokensChanged {
+pub(super) fn changed(reason: ChangeReason, tokens: Option<&Arc<TokenSet>>, stored: bool) -> TokensChanged {
     TokensChanged {
         reason,
-        expires_at_unix_ms: tokens.and_then(TokenSet::expires_at_unix_ms),
-        scope: tokens.and_then(TokenSet::scope),
-        has_refresh_token: tokens.is_some_and(TokenSet::has_refresh_token),
+        expires_at_unix_ms: tokens.and_then(|t| t.expires_at_unix_ms()),
+        scope: tokens.and_then(|t| t.scope()),
+        has_refresh_token: tokens.is_some_and(|t| t.has_refresh_token()),
         stored,
+        tokens: tokens.cloned(),
     }
 }

@@ -57,13 +57,14 @@
 //! service with many accounts that needs to list or purge them.
 //!
 //! ```no_run
-//! use tokenkeep::{ClientConfig, EncryptedFileStore, TokenKeeperBuilder};
+//! use tokenkeep::{EncryptedFileStore, TokenKeeper, TokenKeeperOptions};
 //! # fn key_from_keychain() -> Vec<u8> { vec![0; 32] }
 //! let store = EncryptedFileStore::open("/home/me/.local/share/my-app/tokens".into(), key_from_keychain())?;
-//! let keeper = TokenKeeperBuilder::new(ClientConfig::new("https://auth.example.com/oauth/token", "my-app"))
-//!     .account_id("user-42".into())
-//!     .store(store.as_token_store())
-//!     .build()?;
+//! let keeper = TokenKeeper::new(TokenKeeperOptions {
+//!     account_id: "user-42".into(),
+//!     store: Some(store.as_token_store()),
+//!     ..TokenKeeperOptions::new("https://auth.example.com/oauth/token", "my-app")
+//! })?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

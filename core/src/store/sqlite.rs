@@ -61,13 +61,14 @@
 //! creates with the database's mode) and the lock directory (0700).
 //!
 //! ```no_run
-//! use tokenkeep::{ClientConfig, SqliteStore, TokenKeeperBuilder};
+//! use tokenkeep::{SqliteStore, TokenKeeper, TokenKeeperOptions};
 //! # fn key_from_vault() -> Vec<u8> { vec![0; 32] }
 //! let store = SqliteStore::open("/var/lib/my-service/tokens.sqlite".into(), key_from_vault())?;
-//! let keeper = TokenKeeperBuilder::new(ClientConfig::new("https://auth.example.com/oauth/token", "my-service"))
-//!     .account_id("user-42".into())
-//!     .store(store.clone().as_token_store())
-//!     .build()?;
+//! let keeper = TokenKeeper::new(TokenKeeperOptions {
+//!     account_id: "user-42".into(),
+//!     store: Some(store.clone().as_token_store()),
+//!     ..TokenKeeperOptions::new("https://auth.example.com/oauth/token", "my-service")
+//! })?;
 //! // Nightly: forget sessions that can no longer be refreshed.
 //! let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
 //! let purged = store.purge_refresh_expired(now_ms)?;

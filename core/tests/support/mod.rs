@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokenkeep::{
-    ClientConfig, ManualClock, RefreshFailure, RefreshPolicy, SessionListener, TokenKeeper, TokenKeeperBuilder,
-    TokensChanged,
+    ManualClock, RefreshFailure, RefreshPolicy, SessionListener, TokenKeeper, TokenKeeperOptions, TokensChanged,
 };
 use tokenkeep_fixture_server::{spawn, RunningServer, ServerConfig};
 
@@ -169,13 +168,13 @@ impl Fixture {
 }
 
 /// A client config for `client_id` at `fixture`, with its API origin allowed.
-pub fn config(fixture: &Fixture, client_id: &str) -> ClientConfig {
-    ClientConfig {
+pub fn config(fixture: &Fixture, client_id: &str) -> TokenKeeperOptions {
+    TokenKeeperOptions {
         revocation_endpoint: Some(fixture.url("/revoke")),
         authorization_endpoint: Some(fixture.url("/authorize")),
         redirect_uri: Some("app://callback".into()),
         api_origins: vec![fixture.server.base_url()],
-        ..ClientConfig::new(fixture.url("/token"), client_id)
+        ..TokenKeeperOptions::new(fixture.url("/token"), client_id)
     }
 }
 
@@ -205,17 +204,18 @@ pub async fn signed_in_keeper_with(
 /// [`signed_in_keeper`] with another config (of the public client) and policy.
 pub async fn signed_in_keeper_for(
     fixture: &Fixture,
-    config: ClientConfig,
+    config: TokenKeeperOptions,
     policy: RefreshPolicy,
 ) -> (Arc<TokenKeeper>, Arc<ManualClock>, Arc<RecordingListener>) {
     let clock = ManualClock::new();
     let listener = Arc::new(RecordingListener::default());
-    let keeper = TokenKeeperBuilder::new(config)
-        .policy(policy)
-        .manual_clock(clock.clone())
-        .listener(listener.clone())
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        policy,
+        clock: Some(clock.clone()),
+        listener: Some(listener.clone()),
+        ..config
+    })
+    .expect("builds");
     let tokens = fixture.sign_in_tokens("public-app").await;
     keeper.set_token_response(tokens.to_string()).expect("set tokens");
     (keeper, clock, listener)

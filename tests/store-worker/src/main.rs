@@ -25,8 +25,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tokenkeep::{
-    ClientConfig, EncryptedFileStore, RefreshPolicy, SqliteStore, TokenKeepError, TokenKeeper, TokenKeeperBuilder,
-    TokenStore,
+    EncryptedFileStore, RefreshPolicy, SqliteStore, TokenKeepError, TokenKeeper, TokenKeeperOptions, TokenStore,
 };
 
 /// The account every worker uses unless told otherwise.
@@ -95,16 +94,17 @@ fn keeper(kind: StoreKind, args: &[String]) -> Result<Arc<TokenKeeper>, String> 
     let [location, key, endpoint, client_id, ..] = args else {
         return Err("expected STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID".into());
     };
-    TokenKeeperBuilder::new(ClientConfig::new(endpoint.clone(), client_id.clone()))
-        .account_id(ACCOUNT.into())
-        .store(store(kind, location, key)?)
-        .policy(RefreshPolicy {
+    TokenKeeper::new(TokenKeeperOptions {
+        account_id: ACCOUNT.into(),
+        store: Some(store(kind, location, key)?),
+        policy: RefreshPolicy {
             initial_backoff_ms: 20,
             max_backoff_ms: 200,
             ..RefreshPolicy::default()
-        })
-        .build()
-        .map_err(|e| e.to_string())
+        },
+        ..TokenKeeperOptions::new(endpoint.clone(), client_id.clone())
+    })
+    .map_err(|e| e.to_string())
 }
 
 fn say(line: &str) {

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use support::*;
-use tokenkeep::{ClientConfig, StoreError, TokenKeeperBuilder};
+use tokenkeep::{StoreError, TokenKeeper, TokenKeeperOptions};
 
 #[test]
 fn sixteen_processes_on_an_expired_token_make_one_refresh_request() {
@@ -79,11 +79,12 @@ fn sigkill_at_random_points_never_tears_the_stored_record() {
         child.kill();
 
         // The store opens, decrypts and holds a whole token set the server issued.
-        let keeper = TokenKeeperBuilder::new(ClientConfig::new(endpoint.clone(), STEADY_CLIENT))
-            .account_id(ACCOUNT.into())
-            .store(dir.store())
-            .build()
-            .unwrap_or_else(|e| panic!("round {round}: the store did not open after SIGKILL: {e}"));
+        let keeper = TokenKeeper::new(TokenKeeperOptions {
+            account_id: ACCOUNT.into(),
+            store: Some(dir.store()),
+            ..TokenKeeperOptions::new(endpoint.clone(), STEADY_CLIENT)
+        })
+        .unwrap_or_else(|e| panic!("round {round}: the store did not open after SIGKILL: {e}"));
         let tokens = keeper
             .tokens()
             .unwrap_or_else(|| panic!("round {round}: the record is gone"));

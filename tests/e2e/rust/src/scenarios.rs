@@ -96,7 +96,7 @@ async fn reuse_ends_session(server: &E2eServer) -> Result<(), String> {
     server.sign_in(&a).await?;
     let tokens = a.tokens().ok_or("no tokens")?;
     let b = server.user_keeper()?;
-    b.set_tokens(tokens.access_token(), tokens.refresh_token(), Some(3), None)
+    b.set_tokens(tokens.access_token(), tokens.refresh_token(), Some(3), None, None)
         .map_err(|e| e.to_string())?;
     a.refresh().await.map_err(|e| e.to_string())?;
     match b.refresh().await {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
-use tokenkeep::{ClientConfig, TokenKeeper, TokenKeeperBuilder};
+use tokenkeep::{TokenKeeper, TokenKeeperOptions};
 
 /// The server under test and its settings from `scenarios.json`.
 pub struct E2eServer {
@@ -52,27 +52,28 @@ impl E2eServer {
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
             .unwrap_or_default();
-        let config = ClientConfig {
+        let config = TokenKeeperOptions {
             authorization_endpoint: Some(self.url("authorization")),
             revocation_endpoint: Some(self.url("revocation")),
             device_authorization_endpoint: Some(self.url("device_authorization")),
             redirect_uri: Some(self.text("redirect_uri")),
             scopes,
-            ..ClientConfig::new(self.url("token"), self.text("public_client"))
+            ..TokenKeeperOptions::new(self.url("token"), self.text("public_client"))
         };
-        TokenKeeperBuilder::new(config).build().map_err(|e| e.to_string())
+        TokenKeeper::new(config).map_err(|e| e.to_string())
     }
 
     /// A client_credentials session of the machine client.
     pub fn m2m_keeper(&self) -> Result<Arc<TokenKeeper>, String> {
-        let config = ClientConfig {
+        let config = TokenKeeperOptions {
             client_credentials: true,
-            ..ClientConfig::new(self.url("token"), self.text("m2m_client"))
+            ..TokenKeeperOptions::new(self.url("token"), self.text("m2m_client"))
         };
-        TokenKeeperBuilder::new(config)
-            .client_secret(self.text("m2m_secret"))
-            .build()
-            .map_err(|e| e.to_string())
+        TokenKeeper::new(TokenKeeperOptions {
+            client_secret: Some(self.text("m2m_secret")),
+            ..config
+        })
+        .map_err(|e| e.to_string())
     }
 
     /// Signs `keeper` in: authorization URL → the server's test sign-in → callback.

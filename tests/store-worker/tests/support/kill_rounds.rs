@@ -8,7 +8,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use tokenkeep::{ClientConfig, EncryptedFileStore, SqliteStore, TokenKeeperBuilder, TokenStore};
+use tokenkeep::{EncryptedFileStore, SqliteStore, TokenKeeper, TokenKeeperOptions, TokenStore};
 use tokenkeep_fixture_server::{spawn, ClientSpec, RunningServer, ServerConfig};
 
 use super::{first_line, key, reuse_counters, sign_in, worker, StoreDir, ACCOUNT, KEY_HEX};
@@ -91,13 +91,14 @@ pub fn rotating_fixture(grace_secs: u64) -> RunningServer {
 
 /// Signs in (the fixture's in-process helper) and stores the tokens.
 pub fn store_signed_in(server: &RunningServer, kind: StoreKind, dir: &StoreDir, client_id: &str) {
-    TokenKeeperBuilder::new(ClientConfig::new(server.url("/token"), client_id))
-        .account_id(ACCOUNT.into())
-        .store(kind.open(dir))
-        .build()
-        .expect("builds")
-        .set_token_response(sign_in(server, client_id))
-        .expect("stored");
+    TokenKeeper::new(TokenKeeperOptions {
+        account_id: ACCOUNT.into(),
+        store: Some(kind.open(dir)),
+        ..TokenKeeperOptions::new(server.url("/token"), client_id)
+    })
+    .expect("builds")
+    .set_token_response(sign_in(server, client_id))
+    .expect("stored");
 }
 
 /// What a run of [`kill_rounds`] saw.

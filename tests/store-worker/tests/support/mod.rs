@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use tokenkeep::{ClientConfig, EncryptedFileStore, ManualClock, TokenKeeperBuilder, TokenStore};
+use tokenkeep::{EncryptedFileStore, ManualClock, TokenKeeper, TokenKeeperOptions, TokenStore};
 use tokenkeep_fixture_server::{spawn, ClientSpec, RunningServer, ServerConfig};
 
 pub const ACCOUNT: &str = "shared-account";
@@ -69,12 +69,13 @@ impl Drop for StoreDir {
 pub fn store_expired_tokens(server: &RunningServer, dir: &StoreDir, client_id: &str) {
     let answer = sign_in(server, client_id);
     let clock = ManualClock::starting_at(now_ms() - 2 * 3_600_000);
-    let keeper = TokenKeeperBuilder::new(ClientConfig::new(server.url("/token"), client_id))
-        .account_id(ACCOUNT.into())
-        .store(dir.store())
-        .manual_clock(clock)
-        .build()
-        .expect("builds");
+    let keeper = TokenKeeper::new(TokenKeeperOptions {
+        account_id: ACCOUNT.into(),
+        store: Some(dir.store()),
+        clock: Some(clock),
+        ..TokenKeeperOptions::new(server.url("/token"), client_id)
+    })
+    .expect("builds");
     keeper.set_token_response(answer).expect("stored");
 }
 
