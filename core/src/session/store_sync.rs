@@ -32,7 +32,7 @@ use crate::error::Error;
 use crate::listener::{ChangeReason, RefreshFailure, TokensChanged};
 use crate::runtime;
 use crate::state::{transition, Event};
-use crate::store::record::{self, Record, RefreshMarker};
+use crate::store::record::{self, Record, RecordError, RefreshMarker};
 use crate::store::TokenStore;
 use crate::token_set::TokenSet;
 use crate::TokenKeepError;
@@ -73,6 +73,15 @@ pub(crate) enum StoreView {
     Gone,
 }
 
+impl From<RecordError> for Error {
+    fn from(error: RecordError) -> Self {
+        match error {
+            RecordError::Unreadable { kind, detail } => Error::storage(kind, detail),
+            RecordError::Unencodable { detail } => Error::internal(detail),
+        }
+    }
+}
+
 impl Session {
     /// Takes the store's lock on this account, waiting at most the policy's
     /// `store_lock_timeout_ms`.
@@ -95,7 +104,7 @@ impl Session {
             .store
             .load(self.account.clone())
             .map_err(|e| Error::from_store(e, format!("could not load the tokens of account `{}`", self.account)))?;
-        bytes.map(|b| record::decode(&b, &self.account)).transpose()
+        Ok(bytes.map(|b| record::decode(&b, &self.account)).transpose()?)
     }
 
     /// Compares the store's record with the session's `generation`. Call
