@@ -90,6 +90,7 @@ impl Session {
     }
 
     fn lock_store_within(&self, timeout_ms: u64) -> Result<StoreLockGuard, Error> {
+        let timeout_ms = i64::try_from(timeout_ms).unwrap_or(i64::MAX);
         runtime::blocking_section(|| self.store.lock(self.account.clone(), timeout_ms))
             .map_err(|e| Error::from_store(e, format!("could not lock the tokens of account `{}`", self.account)))?;
         Ok(StoreLockGuard {

@@ -139,14 +139,14 @@ impl EncryptedFileStore {
     /// not open with the current key, nothing changes and the error names it.
     /// If writing fails half-way, re-encrypted records stay under the new key
     /// (this store reads both): call it again with the same key to finish.
-    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<u32, StoreError> {
+    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<i64, StoreError> {
         self.rotate(StoreKey::from_bytes(&Zeroizing::new(new_key))?)
     }
 
     /// Like [`EncryptedFileStore::rotate_key`], to a key derived from
     /// `new_passphrase` with this store's salt: afterwards
     /// `open_with_passphrase` takes the new passphrase.
-    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<u32, StoreError> {
+    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<i64, StoreError> {
         let new_passphrase = Zeroizing::new(new_passphrase);
         let salt = load_or_create_salt(&self.directory)?;
         self.rotate(StoreKey::from_passphrase(&new_passphrase, &salt)?)
@@ -154,8 +154,8 @@ impl EncryptedFileStore {
 
     /// How many records the store holds. (Account ids cannot be listed: file
     /// names are hashes.)
-    pub fn record_count(&self) -> Result<u32, StoreError> {
-        Ok(u32::try_from(self.record_files()?.len()).unwrap_or(u32::MAX))
+    pub fn record_count(&self) -> Result<i64, StoreError> {
+        Ok(i64::try_from(self.record_files()?.len()).unwrap_or(i64::MAX))
     }
 
     /// The id of the key records are written with (16 hex digits, safe to log).
@@ -194,7 +194,7 @@ impl EncryptedFileStore {
     /// Every record file, with the binding its name encodes.
     fn record_files(&self) -> Result<Vec<(AccountBinding, PathBuf)>, StoreError> {
         let entries = fs::read_dir(&self.directory).map_err(|e| StoreError::Io {
-            message: format!("could not list the store directory {}: {e}", self.directory.display()),
+            detail: format!("could not list the store directory {}: {e}", self.directory.display()),
         })?;
         let mut files = Vec::new();
         for entry in entries.flatten() {
@@ -218,7 +218,7 @@ impl EncryptedFileStore {
     /// to open (nothing changes if one does not); then each is re-encrypted
     /// under its lock. Records already under `new` (a rotation that stopped
     /// half-way) are skipped, so running it again finishes the job.
-    fn rotate(&self, new: StoreKey) -> Result<u32, StoreError> {
+    fn rotate(&self, new: StoreKey) -> Result<i64, StoreError> {
         let _one_rotation_at_a_time = self.rotation.lock();
         let new = Arc::new(new);
         let old = self.keys.current();
@@ -254,7 +254,7 @@ impl EncryptedFileStore {
     }
 
     /// Re-encrypts, each under its lock, the records not yet under `new`.
-    fn rotate_pass(&self, old: &StoreKey, new: &StoreKey) -> Result<u32, StoreError> {
+    fn rotate_pass(&self, old: &StoreKey, new: &StoreKey) -> Result<i64, StoreError> {
         let mut rotated = 0;
         for (binding, path) in self.record_files()? {
             let location = format!("{} (key rotation)", path.display());
@@ -311,20 +311,20 @@ impl TokenStore for EncryptedFileStore {
         let path = self.record_path(&AccountBinding::of(&key));
         match fs::remove_file(&path) {
             Ok(()) => sync_dir(&self.directory).map_err(|e| StoreError::Io {
-                message: format!(
+                detail: format!(
                     "deleted {} but could not sync its directory: {e}",
                     location(&path, &key)
                 ),
             }),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::Io {
-                message: format!("could not delete {}: {e}", location(&path, &key)),
+                detail: format!("could not delete {}: {e}", location(&path, &key)),
             }),
         }
     }
 
-    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), StoreError> {
-        self.locks.lock(&key, timeout_ms)
+    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
+        self.locks.lock(&key, super::lock_wait(timeout_ms))
     }
 
     fn unlock(&self, key: String) -> Result<(), StoreError> {
@@ -338,7 +338,7 @@ fn read_record(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(StoreError::Io {
-            message: format!("could not read the record file {}: {e}", path.display()),
+            detail: format!("could not read the record file {}: {e}", path.display()),
         }),
     }
 }
@@ -351,7 +351,7 @@ pub(crate) fn create_private_dir(directory: &Path) -> Result<(), StoreError> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(directory).map_err(|e| StoreError::Io {
-        message: format!("could not create the store directory {}: {e}", directory.display()),
+        detail: format!("could not create the store directory {}: {e}", directory.display()),
     })
 }
 
@@ -406,12 +406,12 @@ fn write_atomically(target: &Path, bytes: &[u8], what: &str) -> Result<(), Store
     if let Err(e) = written {
         let _ = fs::remove_file(&temp);
         return Err(StoreError::Io {
-            message: format!("could not write {what} (through {}): {e}", temp.display()),
+            detail: format!("could not write {what} (through {}): {e}", temp.display()),
         });
     }
     let directory = target.parent().unwrap_or(Path::new("."));
     sync_dir(directory).map_err(|e| StoreError::Io {
-        message: format!("wrote {what} but could not sync its directory: {e}"),
+        detail: format!("wrote {what} but could not sync its directory: {e}"),
     })
 }
 
@@ -464,10 +464,10 @@ fn load_or_create_salt(directory: &Path) -> Result<[u8; PASSPHRASE_SALT_LEN], St
         });
     let _ = fs::remove_file(&temp);
     created.map_err(|e| StoreError::Io {
-        message: format!("could not create the salt file {}: {e}", path.display()),
+        detail: format!("could not create the salt file {}: {e}", path.display()),
     })?;
     read_salt(&path)?.ok_or_else(|| StoreError::Io {
-        message: format!("the salt file {} vanished while the store opened", path.display()),
+        detail: format!("the salt file {} vanished while the store opened", path.display()),
     })
 }
 
@@ -476,7 +476,7 @@ fn read_salt(path: &Path) -> Result<Option<[u8; PASSPHRASE_SALT_LEN]>, StoreErro
         return Ok(None);
     };
     bytes.as_slice().try_into().map(Some).map_err(|_| StoreError::Corrupt {
-        message: format!(
+        detail: format!(
             "the salt file {} is {} bytes, expected {PASSPHRASE_SALT_LEN}; without it the passphrase cannot open this store's records (restore it from a backup)",
             path.display(),
             bytes.len()
@@ -636,7 +636,7 @@ mod tests {
         fs::copy(record_file(&store, "alice"), record_file(&store, "mallory")).expect("copy");
         let e = load_error(&store, "mallory");
         assert!(
-            matches!(&e, StoreError::Corrupt { message } if message.contains("failed authentication") && message.contains("mallory")),
+            matches!(&e, StoreError::Corrupt { detail } if detail.contains("failed authentication") && detail.contains("mallory")),
             "{e:?}"
         );
     }
@@ -735,7 +735,7 @@ mod tests {
         first.lock("user-1".into(), 1_000).expect("lock");
         let e = second.lock("user-1".into(), 30).expect_err("held");
         assert!(
-            matches!(&e, StoreError::LockTimeout { message } if message.contains("user-1")),
+            matches!(&e, StoreError::LockTimeout { detail } if detail.contains("user-1")),
             "{e:?}"
         );
         second.lock("user-2".into(), 0).expect("other accounts are free");

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use zeroize::Zeroizing;
 
-use super::{StoreError, TokenStore};
+use super::{lock_wait, StoreError, TokenStore};
 use crate::per_process::current_pid;
 
 /// An in-memory [`TokenStore`].
@@ -49,15 +49,18 @@ impl MemoryStore {
 
 impl MemoryStore {
     /// Takes the lock on `key` for process `pid`, waiting at most
-    /// `timeout_ms` for a holder in the same process.
-    fn lock_as(&self, pid: u32, key: String, timeout_ms: u64) -> Result<(), StoreError> {
-        let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+    /// `timeout` for a holder in the same process.
+    fn lock_as(&self, pid: u32, key: String, timeout: Duration) -> Result<(), StoreError> {
+        let deadline = Instant::now() + timeout;
         let held_here = |locked: &HashMap<String, u32>| locked.get(&key) == Some(&pid);
         let mut locked = self.locked.lock();
         while held_here(&locked) {
             if self.released.wait_until(&mut locked, deadline).timed_out() && held_here(&locked) {
                 return Err(StoreError::LockTimeout {
-                    message: format!("waited {timeout_ms} ms for the lock on key `{key}` in the memory store"),
+                    detail: format!(
+                        "waited {} ms for the lock on key `{key}` in the memory store",
+                        timeout.as_millis()
+                    ),
                 });
             }
         }
@@ -88,8 +91,8 @@ impl TokenStore for MemoryStore {
         Ok(())
     }
 
-    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), StoreError> {
-        self.lock_as(current_pid(), key, timeout_ms)
+    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
+        self.lock_as(current_pid(), key, lock_wait(timeout_ms))
     }
 
     fn unlock(&self, key: String) -> Result<(), StoreError> {
@@ -120,13 +123,15 @@ mod tests {
     fn a_lock_held_by_the_parent_process_does_not_block_a_forked_child() {
         let store = MemoryStore::new();
         let (parent, child) = (1, 2);
-        store.lock_as(parent, "k".into(), 10).expect("the parent locks");
         store
-            .lock_as(child, "k".into(), 5_000)
+            .lock_as(parent, "k".into(), Duration::from_millis(10))
+            .expect("the parent locks");
+        store
+            .lock_as(child, "k".into(), Duration::from_millis(5_000))
             .expect("free at once in the child: the parent's thread is not there");
         assert!(
             matches!(
-                store.lock_as(child, "k".into(), 20),
+                store.lock_as(child, "k".into(), Duration::from_millis(20)),
                 Err(StoreError::LockTimeout { .. })
             ),
             "the child's own lock excludes the child's other callers"

@@ -169,13 +169,13 @@ impl SqliteStore {
     /// `now_unix_ms` (those sessions can only sign in again); returns how
     /// many. Records without a refresh token expiry, and records whose lock
     /// a session holds right now, are kept.
-    pub fn purge_refresh_expired(&self, now_unix_ms: i64) -> Result<u32, StoreError> {
+    pub fn purge_refresh_expired(&self, now_unix_ms: i64) -> Result<i64, StoreError> {
         self.purge(REFRESH_EXPIRED, now_unix_ms)
     }
 
     /// Deletes the records not written since `unix_ms` (wall clock); returns
     /// how many. Records whose lock a session holds right now are kept.
-    pub fn purge_unused_since(&self, unix_ms: i64) -> Result<u32, StoreError> {
+    pub fn purge_unused_since(&self, unix_ms: i64) -> Result<i64, StoreError> {
         self.purge(UNUSED_SINCE, unix_ms)
     }
 
@@ -186,13 +186,13 @@ impl SqliteStore {
     /// (this store reads both): call it again with the same key to finish.
     /// Rotate while no other process uses the database, then open it
     /// everywhere with the new key.
-    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<u32, StoreError> {
+    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<i64, StoreError> {
         self.rotate(StoreKey::from_bytes(&Zeroizing::new(new_key))?)
     }
 
     /// Like [`SqliteStore::rotate_key`], to a key derived from
     /// `new_passphrase` with this database's salt.
-    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<u32, StoreError> {
+    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<i64, StoreError> {
         let new_passphrase = Zeroizing::new(new_passphrase);
         self.rotate(StoreKey::from_passphrase(&new_passphrase, &self.db.passphrase_salt()?)?)
     }
@@ -238,7 +238,7 @@ impl SqliteStore {
 
     /// Deletes the rows matching `condition` (SQL with `:at`), skipping
     /// accounts whose lock is held: a session is using them right now.
-    fn purge(&self, condition: &str, at: i64) -> Result<u32, StoreError> {
+    fn purge(&self, condition: &str, at: i64) -> Result<i64, StoreError> {
         let candidates: Vec<String> = self.db.with(
             || "list the records to purge".into(),
             |conn| {
@@ -248,7 +248,7 @@ impl SqliteStore {
             },
         )?;
         let delete = format!("DELETE FROM token_records WHERE account = :account AND {condition}");
-        let mut purged = 0u32;
+        let mut purged = 0i64;
         for account in candidates {
             let lock_path = self.locks.path_for(&AccountBinding::of(&account));
             let _lock = match lock_file(&lock_path, Duration::ZERO, &format!("key `{account}`")) {
@@ -260,7 +260,7 @@ impl SqliteStore {
                 || format!("purge the record of account `{account}`"),
                 |conn| conn.execute(&delete, named_params! {":account": account, ":at": at}),
             )?;
-            purged += u32::from(deleted > 0);
+            purged += i64::from(deleted > 0);
         }
         if purged > 0 {
             tracing::info!(path = %self.db.path.display(), purged, "purged token records");
@@ -273,7 +273,7 @@ impl SqliteStore {
     /// its lock. Records already under `new` are skipped, so a rotation that
     /// stopped half-way (an I/O error) finishes when run again; until then
     /// this store reads both keys.
-    fn rotate(&self, new: StoreKey) -> Result<u32, StoreError> {
+    fn rotate(&self, new: StoreKey) -> Result<i64, StoreError> {
         let _one_rotation_at_a_time = self.rotation.lock();
         let new = Arc::new(new);
         let old = self.keys.current();
@@ -320,7 +320,7 @@ impl SqliteStore {
     }
 
     /// Re-encrypts, each under its account's lock, the rows not yet under `new`.
-    fn rotate_pass(&self, old: &StoreKey, new: &StoreKey) -> Result<u32, StoreError> {
+    fn rotate_pass(&self, old: &StoreKey, new: &StoreKey) -> Result<i64, StoreError> {
         let mut rotated = 0;
         for account in self.db.accounts()? {
             let binding = AccountBinding::of(&account);
@@ -398,8 +398,8 @@ impl TokenStore for SqliteStore {
         Ok(())
     }
 
-    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), StoreError> {
-        self.locks.lock(&key, timeout_ms)
+    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
+        self.locks.lock(&key, super::lock_wait(timeout_ms))
     }
 
     fn unlock(&self, key: String) -> Result<(), StoreError> {
@@ -418,7 +418,7 @@ fn now_unix_ms() -> i64 {
 /// if another process created the store meanwhile, whose store is kept).
 fn create_database(path: &Path) -> Result<(), StoreError> {
     let io = |doing: &str, e: &dyn std::fmt::Display| StoreError::Io {
-        message: format!("could not {doing} the SQLite store {}: {e}", path.display()),
+        detail: format!("could not {doing} the SQLite store {}: {e}", path.display()),
     };
     let mut temp_name = OsString::from(path.as_os_str());
     temp_name.push(format!(".creating-{}-{:016x}", std::process::id(), OsRng.next_u64()));
@@ -475,14 +475,14 @@ impl Connections {
             Err(e) if e.kind() == ErrorKind::NotFound => create_database(&path)?,
             Err(e) => {
                 return Err(StoreError::Io {
-                    message: format!("could not read the SQLite store {}: {e}", path.display()),
+                    detail: format!("could not read the SQLite store {}: {e}", path.display()),
                 })
             }
         }
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(u64::MAX);
         if size == 0 {
             return Err(StoreError::Corrupt {
-                message: format!(
+                detail: format!(
                     "the SQLite store {} is an empty file (0 bytes): it was truncated or replaced, and would read as a store without accounts; it was left untouched. Restore it from a backup, or move it away deliberately and sign in again",
                     path.display()
                 ),
@@ -506,7 +506,7 @@ impl Connections {
         )?;
         if !has_store_meta && tables > 0 {
             return Err(StoreError::Corrupt {
-                message: format!(
+                detail: format!(
                     "{} is an SQLite database but not a tokenkeep store (it has no store_meta table); it was left untouched. Check the path",
                     db.path.display()
                 ),
@@ -527,7 +527,7 @@ impl Connections {
         )?;
         if version > FORMAT_VERSION {
             return Err(StoreError::Failed {
-                message: format!(
+                detail: format!(
                     "the SQLite store {} has layout version {version}, written by a newer tokenkeep (this one reads up to {FORMAT_VERSION}); upgrade tokenkeep",
                     db.path.display()
                 ),
@@ -569,10 +569,10 @@ impl Connections {
     }
 
     fn error(&self, error: rusqlite::Error, doing: &str) -> StoreError {
-        let message = format!("could not {doing} in the SQLite store {}: {error}", self.path.display());
+        let detail = format!("could not {doing} in the SQLite store {}: {error}", self.path.display());
         match error.sqlite_error_code() {
-            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt { message },
-            _ => StoreError::Io { message },
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt { detail },
+            _ => StoreError::Io { detail },
         }
     }
 
@@ -619,7 +619,7 @@ impl Connections {
             },
         )?;
         salt.as_slice().try_into().map_err(|_| StoreError::Corrupt {
-            message: format!(
+            detail: format!(
                 "the passphrase salt in the SQLite store {} is {} bytes, expected {PASSPHRASE_SALT_LEN}",
                 self.path.display(),
                 salt.len()
@@ -778,7 +778,7 @@ mod tests {
         set("bob", sealed[..30].to_vec());
         let e = store.load("bob".into()).expect_err("truncated");
         assert!(
-            matches!(&e, StoreError::Corrupt { message } if message.contains("truncated")),
+            matches!(&e, StoreError::Corrupt { detail } if detail.contains("truncated")),
             "{e:?}"
         );
         let mut flipped = sealed.clone();
@@ -852,7 +852,7 @@ mod tests {
             .expect("save under another key");
         let e = store.rotate_key(vec![2; 32]).expect_err("b does not open");
         assert!(
-            matches!(&e, StoreError::WrongKey { message } if message.contains("`b`")),
+            matches!(&e, StoreError::WrongKey { detail } if detail.contains("`b`")),
             "{e:?}"
         );
         assert_eq!(
@@ -910,7 +910,7 @@ mod tests {
         first.lock("user-1".into(), 0).expect("lock");
         let e = second.lock("user-1".into(), 30).expect_err("held");
         assert!(
-            matches!(&e, StoreError::LockTimeout { message } if message.contains("user-1")),
+            matches!(&e, StoreError::LockTimeout { detail } if detail.contains("user-1")),
             "{e:?}"
         );
         first.unlock("user-1".into()).expect("unlock");
@@ -991,7 +991,7 @@ mod tests {
             std::fs::write(&path, &bytes).expect("replace");
             let error = SqliteStore::open(path.to_string_lossy().into_owned(), vec![1; 32]).expect_err(what);
             assert!(
-                matches!(&error, StoreError::Corrupt { message } if message.contains(&*path.to_string_lossy())),
+                matches!(&error, StoreError::Corrupt { detail } if detail.contains(&*path.to_string_lossy())),
                 "{what}: {error:?}"
             );
             assert_eq!(
