@@ -53,6 +53,9 @@
 //! On Windows the Unix modes do not apply: files get the directory's ACL, so
 //! keep the store under the user's profile.
 //!
+//! Sealing, keys, locks and rotation are shared with the SQLite store (see
+//! `sealed.rs`); this module is only the files.
+//!
 //! The nearest alternative is [`SqliteStore`](crate::SqliteStore), for a
 //! service with many accounts that needs to list or purge them.
 //!
@@ -67,21 +70,21 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use parking_lot::Mutex;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use zeroize::Zeroizing;
 
-use super::envelope::{self, AccountBinding};
-use super::key_lock::{lock_file, KeyLocks};
-use super::store_key::{KeyRing, StoreKey, PASSPHRASE_SALT_LEN};
+use super::envelope::AccountBinding;
+use super::private_files::{create_private_dir, create_private_file, sync_dir};
+use super::sealed::{Medium, SealedStore, Slot};
+use super::store_key::{StoreKey, PASSPHRASE_SALT_LEN};
 use super::{StoreError, TokenStore};
 
 /// The extension of record files.
@@ -91,9 +94,6 @@ const SALT_FILE: &str = "store.salt";
 /// How old a leftover temporary file must be before `open` removes it (a
 /// younger one may belong to a save running in another process).
 const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
-/// How long a rotation or an admin task waits for a session's lock on one
-/// record (a session holds it across one refresh, retries included).
-pub(crate) const ADMIN_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A [`TokenStore`] keeping each account's record in its own encrypted file.
 ///
@@ -106,10 +106,7 @@ pub(crate) const ADMIN_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// [`as_token_store`](EncryptedFileStore::as_token_store).
 #[derive(uniffi::Object)]
 pub struct EncryptedFileStore {
-    directory: PathBuf,
-    keys: KeyRing,
-    locks: KeyLocks,
-    rotation: Mutex<()>,
+    sealed: SealedStore<RecordFiles>,
 }
 
 #[uniffi::export]
@@ -128,10 +125,10 @@ impl EncryptedFileStore {
     #[uniffi::constructor]
     pub fn open_with_passphrase(directory: String, passphrase: String) -> Result<Arc<Self>, StoreError> {
         let passphrase = Zeroizing::new(passphrase);
-        let directory = PathBuf::from(directory);
-        create_private_dir(&directory)?;
-        let key = StoreKey::from_passphrase(&passphrase, &load_or_create_salt(&directory)?)?;
-        Self::open_with_key(directory, key).map(Arc::new)
+        let files = RecordFiles::open(PathBuf::from(directory))?;
+        let locks = files.directory.clone();
+        let sealed = SealedStore::with_passphrase(files, &passphrase, locks)?;
+        Ok(Arc::new(EncryptedFileStore { sealed }))
     }
 
     /// Re-encrypts every record under `new_key` (32 bytes) and uses it from
@@ -140,27 +137,25 @@ impl EncryptedFileStore {
     /// If writing fails half-way, re-encrypted records stay under the new key
     /// (this store reads both): call it again with the same key to finish.
     pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<i64, StoreError> {
-        self.rotate(StoreKey::from_bytes(&Zeroizing::new(new_key))?)
+        self.sealed.rotate_key(new_key)
     }
 
     /// Like [`EncryptedFileStore::rotate_key`], to a key derived from
     /// `new_passphrase` with this store's salt: afterwards
     /// `open_with_passphrase` takes the new passphrase.
     pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<i64, StoreError> {
-        let new_passphrase = Zeroizing::new(new_passphrase);
-        let salt = load_or_create_salt(&self.directory)?;
-        self.rotate(StoreKey::from_passphrase(&new_passphrase, &salt)?)
+        self.sealed.rotate_passphrase(new_passphrase)
     }
 
     /// How many records the store holds. (Account ids cannot be listed: file
     /// names are hashes.)
     pub fn record_count(&self) -> Result<i64, StoreError> {
-        Ok(i64::try_from(self.record_files()?.len()).unwrap_or(i64::MAX))
+        Ok(i64::try_from(self.sealed.medium().slots()?.len()).unwrap_or(i64::MAX))
     }
 
     /// The id of the key records are written with (16 hex digits, safe to log).
     pub fn key_id(&self) -> String {
-        self.keys.current().id_hex()
+        self.sealed.key_id()
     }
 
     /// This store as a [`TokenStore`], for `TokenKeeperBuilder.store(...)`.
@@ -172,163 +167,128 @@ impl EncryptedFileStore {
 impl EncryptedFileStore {
     /// Opens the store in `directory` with `key`.
     pub fn open_with_key(directory: PathBuf, key: StoreKey) -> Result<Self, StoreError> {
-        create_private_dir(&directory)?;
-        remove_stale_temp_files(&directory);
+        let files = RecordFiles::open(directory)?;
+        let locks = files.directory.clone();
         Ok(EncryptedFileStore {
-            locks: KeyLocks::new(directory.clone()),
-            directory,
-            keys: KeyRing::new(key),
-            rotation: Mutex::new(()),
+            sealed: SealedStore::new(files, key, locks),
         })
     }
 
     /// The directory the records are in.
     pub fn directory(&self) -> &Path {
-        &self.directory
-    }
-
-    fn record_path(&self, binding: &AccountBinding) -> PathBuf {
-        self.directory.join(format!("{}.{RECORD_EXTENSION}", binding.to_hex()))
-    }
-
-    /// Every record file, with the binding its name encodes.
-    fn record_files(&self) -> Result<Vec<(AccountBinding, PathBuf)>, StoreError> {
-        let entries = fs::read_dir(&self.directory).map_err(|e| StoreError::Io {
-            detail: format!("could not list the store directory {}: {e}", self.directory.display()),
-        })?;
-        let mut files = Vec::new();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) != Some(RECORD_EXTENSION) {
-                continue;
-            }
-            if let Some(binding) = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(AccountBinding::from_hex)
-            {
-                files.push((binding, path));
-            }
-        }
-        files.sort_by(|a, b| a.1.cmp(&b.1));
-        Ok(files)
-    }
-
-    /// Re-encrypts every record under `new`. First every record is checked
-    /// to open (nothing changes if one does not); then each is re-encrypted
-    /// under its lock. Records already under `new` (a rotation that stopped
-    /// half-way) are skipped, so running it again finishes the job.
-    fn rotate(&self, new: StoreKey) -> Result<i64, StoreError> {
-        let _one_rotation_at_a_time = self.rotation.lock();
-        let new = Arc::new(new);
-        let old = self.keys.current();
-        for (binding, path) in self.record_files()? {
-            if let Some(bytes) = read_record(&path)? {
-                let key = if envelope::key_id(&bytes) == Some(new.id()) {
-                    &new
-                } else {
-                    &old
-                };
-                envelope::open(
-                    key,
-                    &binding,
-                    &bytes,
-                    &format!("{} (key rotation, nothing changed)", path.display()),
-                )?;
-            }
-        }
-        self.keys.begin_rotation(new.clone());
-        // A second pass catches a record a session of this process sealed
-        // with the old key while the first pass ran.
-        let mut rotated = 0;
-        for _pass in 0..2 {
-            let this_pass = self.rotate_pass(&old, &new)?;
-            rotated += this_pass;
-            if this_pass == 0 {
-                break;
-            }
-        }
-        self.keys.finish_rotation();
-        tracing::info!(directory = %self.directory.display(), rotated, key_id = %new.id_hex(), "store key rotated");
-        Ok(rotated)
-    }
-
-    /// Re-encrypts, each under its lock, the records not yet under `new`.
-    fn rotate_pass(&self, old: &StoreKey, new: &StoreKey) -> Result<i64, StoreError> {
-        let mut rotated = 0;
-        for (binding, path) in self.record_files()? {
-            let location = format!("{} (key rotation)", path.display());
-            let _lock = lock_file(&self.locks.path_for(&binding), ADMIN_LOCK_TIMEOUT, &location)?;
-            let Some(bytes) = read_record(&path)? else {
-                continue; // deleted meanwhile
-            };
-            if envelope::key_id(&bytes) == Some(new.id()) {
-                continue; // already rotated, or saved under the new key meanwhile
-            }
-            let record = envelope::open(old, &binding, &bytes, &location)?;
-            let sealed = envelope::seal(new, &binding, &record)?;
-            write_atomically(&path, &sealed, &location)?;
-            rotated += 1;
-        }
-        Ok(rotated)
+        &self.sealed.medium().directory
     }
 }
 
 impl std::fmt::Debug for EncryptedFileStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EncryptedFileStore")
-            .field("directory", &self.directory)
+            .field("directory", &self.directory())
             .field("key_id", &self.key_id())
             .finish()
     }
 }
 
-fn location(path: &Path, account: &str) -> String {
-    format!("the record file {} (account `{account}`)", path.display())
-}
-
 impl TokenStore for EncryptedFileStore {
     fn load(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
-        let binding = AccountBinding::of(&key);
-        let path = self.record_path(&binding);
-        let Some(bytes) = read_record(&path)? else {
-            return Ok(None);
-        };
-        let store_key = self.keys.for_record(envelope::key_id(&bytes));
-        let mut record = envelope::open(&store_key, &binding, &bytes, &location(&path, &key))?;
-        Ok(Some(std::mem::take(&mut *record)))
+        self.sealed.load(&key)
     }
 
     fn save(&self, key: String, record: Vec<u8>) -> Result<(), StoreError> {
-        let record = Zeroizing::new(record);
-        let binding = AccountBinding::of(&key);
-        let path = self.record_path(&binding);
-        let sealed = envelope::seal(&self.keys.current(), &binding, &record)?;
-        write_atomically(&path, &sealed, &location(&path, &key))
+        self.sealed.save(&key, record)
     }
 
     fn delete(&self, key: String) -> Result<(), StoreError> {
-        let path = self.record_path(&AccountBinding::of(&key));
-        match fs::remove_file(&path) {
+        self.sealed.delete(&key)
+    }
+
+    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
+        self.sealed.lock(&key, timeout_ms)
+    }
+
+    fn unlock(&self, key: String) -> Result<(), StoreError> {
+        self.sealed.unlock(&key)
+    }
+}
+
+/// The medium of the file store: one sealed record file per account in a
+/// private directory, named after the account's binding.
+struct RecordFiles {
+    directory: PathBuf,
+}
+
+impl RecordFiles {
+    /// The files in `directory`, created 0700 if missing; temporary files a
+    /// crash left there more than a minute ago are removed.
+    fn open(directory: PathBuf) -> Result<Self, StoreError> {
+        create_private_dir(&directory)?;
+        remove_stale_temp_files(&directory);
+        Ok(RecordFiles { directory })
+    }
+
+    fn path_of(&self, binding: &AccountBinding) -> PathBuf {
+        self.directory.join(format!("{}.{RECORD_EXTENSION}", binding.to_hex()))
+    }
+}
+
+impl Medium for RecordFiles {
+    fn read(&self, slot: &Slot) -> Result<Option<Vec<u8>>, StoreError> {
+        read_record(&self.path_of(&slot.binding))
+    }
+
+    fn write(&self, slot: &Slot, sealed: &[u8], _record: &[u8]) -> Result<(), StoreError> {
+        write_atomically(&self.path_of(&slot.binding), sealed, &self.describe(slot))
+    }
+
+    fn reseal(&self, slot: &Slot, sealed: &[u8]) -> Result<(), StoreError> {
+        write_atomically(&self.path_of(&slot.binding), sealed, &self.describe(slot))
+    }
+
+    fn delete(&self, slot: &Slot) -> Result<(), StoreError> {
+        match fs::remove_file(self.path_of(&slot.binding)) {
             Ok(()) => sync_dir(&self.directory).map_err(|e| StoreError::Io {
-                detail: format!(
-                    "deleted {} but could not sync its directory: {e}",
-                    location(&path, &key)
-                ),
+                detail: format!("deleted {} but could not sync its directory: {e}", self.describe(slot)),
             }),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::Io {
-                detail: format!("could not delete {}: {e}", location(&path, &key)),
+                detail: format!("could not delete {}: {e}", self.describe(slot)),
             }),
         }
     }
 
-    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
-        self.locks.lock(&key, super::lock_wait(timeout_ms))
+    /// Every record file, by the binding its name encodes, sorted.
+    fn slots(&self) -> Result<Vec<Slot>, StoreError> {
+        let entries = fs::read_dir(&self.directory).map_err(|e| StoreError::Io {
+            detail: format!("could not list the store directory {}: {e}", self.directory.display()),
+        })?;
+        let mut bindings: Vec<AccountBinding> = entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().and_then(|e| e.to_str()) == Some(RECORD_EXTENSION))
+            .filter_map(|path| {
+                path.file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(AccountBinding::from_hex)
+            })
+            .collect();
+        bindings.sort_by_key(AccountBinding::to_hex);
+        Ok(bindings.into_iter().map(Slot::of_binding).collect())
     }
 
-    fn unlock(&self, key: String) -> Result<(), StoreError> {
-        self.locks.unlock(&key)
+    fn passphrase_salt(&self) -> Result<[u8; PASSPHRASE_SALT_LEN], StoreError> {
+        load_or_create_salt(&self.directory)
+    }
+
+    fn describe(&self, slot: &Slot) -> String {
+        let path = self.path_of(&slot.binding);
+        match &slot.account {
+            Some(account) => format!("the record file {} (account `{account}`)", path.display()),
+            None => format!("the record file {}", path.display()),
+        }
+    }
+
+    fn place(&self) -> &Path {
+        &self.directory
     }
 }
 
@@ -340,41 +300,6 @@ fn read_record(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
         Err(e) => Err(StoreError::Io {
             detail: format!("could not read the record file {}: {e}", path.display()),
         }),
-    }
-}
-
-/// Creates `directory` (and missing parents) with mode 0700. An existing
-/// directory keeps its mode.
-pub(crate) fn create_private_dir(directory: &Path) -> Result<(), StoreError> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(directory).map_err(|e| StoreError::Io {
-        detail: format!("could not create the store directory {}: {e}", directory.display()),
-    })
-}
-
-/// Creates a new file only its owner can read (0600); fails if it exists.
-pub(crate) fn create_private_file(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
-}
-
-/// Makes a rename or removal in `directory` durable.
-pub(crate) fn sync_dir(directory: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(directory)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        // Windows cannot open a directory as a file; NTFS journals renames.
-        let _ = directory;
-        Ok(())
     }
 }
 
@@ -486,6 +411,8 @@ fn read_salt(path: &Path) -> Result<Option<[u8; PASSPHRASE_SALT_LEN]>, StoreErro
 
 #[cfg(test)]
 mod tests {
+    use std::fs::File;
+
     use super::*;
     use crate::store::key_lock::testing::TempDir;
     use crate::store::record;
@@ -504,7 +431,7 @@ mod tests {
     }
 
     fn record_file(store: &EncryptedFileStore, account: &str) -> PathBuf {
-        store.record_path(&AccountBinding::of(account))
+        store.sealed.medium().path_of(&AccountBinding::of(account))
     }
 
     fn load_error(store: &EncryptedFileStore, account: &str) -> StoreError {

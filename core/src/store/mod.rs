@@ -37,14 +37,18 @@
 //! across processes and released by the kernel when a holder dies; both
 //! report a wrong key as `WrongKey` and damage as `Corrupt`, naming the
 //! file or row, and never delete what they could not read; both can
-//! re-encrypt everything under a new key (`rotate_key`). The modules
-//! `envelope`, `key_lock` and `store_key` hold the shared parts.
+//! re-encrypt everything under a new key (`rotate_key`). That is one piece
+//! of code, `sealed` (a `SealedStore` over a `Medium`: the files of a
+//! directory, the rows of a database), built on `envelope`, `key_lock`,
+//! `store_key` and `private_files`; each store module is only its medium.
 
 mod encrypted_file;
 pub(crate) mod envelope;
 mod key_lock;
 mod memory;
+mod private_files;
 pub(crate) mod record;
+mod sealed;
 mod sqlite;
 pub(crate) mod store_key;
 

@@ -57,6 +57,9 @@
 //! the database, while per-account locks keep accounts independent. And the
 //! kernel releases a lock file's lock when its holder dies.
 //!
+//! Sealing, keys, locks and rotation are shared with the file store (see
+//! `sealed.rs`); this module is only the database.
+//!
 //! Files: the database (0600, with its `-wal` and `-shm` files, which SQLite
 //! creates with the database's mode) and the lock directory (0700).
 //!
@@ -86,11 +89,10 @@ use rand::RngCore;
 use rusqlite::{named_params, params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 use zeroize::Zeroizing;
 
-use super::encrypted_file::{create_private_dir, create_private_file, ADMIN_LOCK_TIMEOUT};
-use super::envelope::{self, AccountBinding};
-use super::key_lock::{lock_file, KeyLocks};
+use super::private_files::{create_private_dir, create_private_file, sync_dir};
 use super::record;
-use super::store_key::{KeyRing, StoreKey, PASSPHRASE_SALT_LEN};
+use super::sealed::{Medium, SealedStore, Slot};
+use super::store_key::{StoreKey, PASSPHRASE_SALT_LEN};
 use super::{StoreError, TokenStore};
 
 /// The database layout this tokenkeep writes (`store_meta.format_version`).
@@ -133,10 +135,7 @@ const UNUSED_SINCE: &str = "updated_at_ms < :at";
 /// [`as_token_store`](SqliteStore::as_token_store).
 #[derive(uniffi::Object)]
 pub struct SqliteStore {
-    db: Connections,
-    keys: KeyRing,
-    locks: KeyLocks,
-    rotation: Mutex<()>,
+    sealed: SealedStore<Connections>,
 }
 
 #[uniffi::export]
@@ -156,13 +155,14 @@ impl SqliteStore {
     pub fn open_with_passphrase(path: String, passphrase: String) -> Result<Arc<Self>, StoreError> {
         let passphrase = Zeroizing::new(passphrase);
         let db = Connections::open(PathBuf::from(path))?;
-        let key = StoreKey::from_passphrase(&passphrase, &db.passphrase_salt()?)?;
-        Self::with_connections(db, key).map(Arc::new)
+        let locks = db.locks_directory()?;
+        let sealed = SealedStore::with_passphrase(db, &passphrase, locks)?;
+        Ok(Arc::new(SqliteStore { sealed }))
     }
 
     /// Every account id with a record, sorted.
     pub fn accounts(&self) -> Result<Vec<String>, StoreError> {
-        self.db.accounts()
+        self.sealed.medium().accounts()
     }
 
     /// Deletes the records whose refresh token expired at or before
@@ -187,19 +187,18 @@ impl SqliteStore {
     /// Rotate while no other process uses the database, then open it
     /// everywhere with the new key.
     pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<i64, StoreError> {
-        self.rotate(StoreKey::from_bytes(&Zeroizing::new(new_key))?)
+        self.sealed.rotate_key(new_key)
     }
 
     /// Like [`SqliteStore::rotate_key`], to a key derived from
     /// `new_passphrase` with this database's salt.
     pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<i64, StoreError> {
-        let new_passphrase = Zeroizing::new(new_passphrase);
-        self.rotate(StoreKey::from_passphrase(&new_passphrase, &self.db.passphrase_salt()?)?)
+        self.sealed.rotate_passphrase(new_passphrase)
     }
 
     /// The id of the key records are written with (16 hex digits, safe to log).
     pub fn key_id(&self) -> String {
-        self.keys.current().id_hex()
+        self.sealed.key_id()
     }
 
     /// This store as a [`TokenStore`], for `TokenKeeperBuilder.store(...)`.
@@ -211,35 +210,23 @@ impl SqliteStore {
 impl SqliteStore {
     /// Opens the database at `path` with `key`.
     pub fn open_with_key(path: PathBuf, key: StoreKey) -> Result<Self, StoreError> {
-        Self::with_connections(Connections::open(path)?, key)
-    }
-
-    fn with_connections(db: Connections, key: StoreKey) -> Result<Self, StoreError> {
-        let mut locks_dir = OsString::from(db.path.as_os_str());
-        locks_dir.push(".locks");
-        let locks_dir = PathBuf::from(locks_dir);
-        create_private_dir(&locks_dir)?;
+        let db = Connections::open(path)?;
+        let locks = db.locks_directory()?;
         Ok(SqliteStore {
-            db,
-            keys: KeyRing::new(key),
-            locks: KeyLocks::new(locks_dir),
-            rotation: Mutex::new(()),
+            sealed: SealedStore::new(db, key, locks),
         })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
-        &self.db.path
-    }
-
-    fn location(&self, account: &str) -> String {
-        format!("the record of account `{account}` in {}", self.db.path.display())
+        &self.sealed.medium().path
     }
 
     /// Deletes the rows matching `condition` (SQL with `:at`), skipping
     /// accounts whose lock is held: a session is using them right now.
     fn purge(&self, condition: &str, at: i64) -> Result<i64, StoreError> {
-        let candidates: Vec<String> = self.db.with(
+        let db = self.sealed.medium();
+        let candidates: Vec<String> = db.with(
             || "list the records to purge".into(),
             |conn| {
                 let mut statement = conn.prepare(&format!("SELECT account FROM token_records WHERE {condition}"))?;
@@ -250,107 +237,32 @@ impl SqliteStore {
         let delete = format!("DELETE FROM token_records WHERE account = :account AND {condition}");
         let mut purged = 0i64;
         for account in candidates {
-            let lock_path = self.locks.path_for(&AccountBinding::of(&account));
-            let _lock = match lock_file(&lock_path, Duration::ZERO, &format!("key `{account}`")) {
+            let slot = Slot::of(&account);
+            let _lock = match self
+                .sealed
+                .lock_slot(&slot, Duration::ZERO, &format!("key `{account}`"))
+            {
                 Ok(lock) => lock,
                 Err(StoreError::LockTimeout { .. }) => continue,
                 Err(e) => return Err(e),
             };
-            let deleted = self.db.with(
+            let deleted = db.with(
                 || format!("purge the record of account `{account}`"),
                 |conn| conn.execute(&delete, named_params! {":account": account, ":at": at}),
             )?;
             purged += i64::from(deleted > 0);
         }
         if purged > 0 {
-            tracing::info!(path = %self.db.path.display(), purged, "purged token records");
+            tracing::info!(path = %db.path.display(), purged, "purged token records");
         }
         Ok(purged)
-    }
-
-    /// Re-encrypts every record under `new`: first checks that every record
-    /// opens (nothing changes if one does not), then re-encrypts each under
-    /// its lock. Records already under `new` are skipped, so a rotation that
-    /// stopped half-way (an I/O error) finishes when run again; until then
-    /// this store reads both keys.
-    fn rotate(&self, new: StoreKey) -> Result<i64, StoreError> {
-        let _one_rotation_at_a_time = self.rotation.lock();
-        let new = Arc::new(new);
-        let old = self.keys.current();
-        let mut unreadable = None;
-        self.db.with(
-            || "read the records to rotate".into(),
-            |conn| {
-                let mut statement = conn.prepare("SELECT account, record FROM token_records ORDER BY account")?;
-                let mut rows = statement.query([])?;
-                while let Some(row) = rows.next()? {
-                    let account: String = row.get(0)?;
-                    let bytes: Vec<u8> = row.get(1)?;
-                    let key = if envelope::key_id(&bytes) == Some(new.id()) {
-                        &new
-                    } else {
-                        &old
-                    };
-                    let location = format!("{} (key rotation, nothing changed)", self.location(&account));
-                    if let Err(e) = envelope::open(key, &AccountBinding::of(&account), &bytes, &location) {
-                        unreadable = Some(e);
-                        break;
-                    }
-                }
-                Ok(())
-            },
-        )?;
-        if let Some(e) = unreadable {
-            return Err(e);
-        }
-        self.keys.begin_rotation(new.clone());
-        // A second pass catches a row a session of this process sealed with
-        // the old key while the first pass ran.
-        let mut rotated = 0;
-        for _pass in 0..2 {
-            let this_pass = self.rotate_pass(&old, &new)?;
-            rotated += this_pass;
-            if this_pass == 0 {
-                break;
-            }
-        }
-        self.keys.finish_rotation();
-        tracing::info!(path = %self.db.path.display(), rotated, key_id = %new.id_hex(), "store key rotated");
-        Ok(rotated)
-    }
-
-    /// Re-encrypts, each under its account's lock, the rows not yet under `new`.
-    fn rotate_pass(&self, old: &StoreKey, new: &StoreKey) -> Result<i64, StoreError> {
-        let mut rotated = 0;
-        for account in self.db.accounts()? {
-            let binding = AccountBinding::of(&account);
-            let location = format!("{} (key rotation)", self.location(&account));
-            let _lock = lock_file(&self.locks.path_for(&binding), ADMIN_LOCK_TIMEOUT, &location)?;
-            let Some(bytes) = self.db.load(&account)? else {
-                continue; // deleted meanwhile
-            };
-            if envelope::key_id(&bytes) == Some(new.id()) {
-                continue; // already rotated, or saved under the new key meanwhile
-            }
-            let record = envelope::open(old, &binding, &bytes, &location)?;
-            let sealed = envelope::seal(new, &binding, &record)?;
-            self.db.with(
-                || format!("re-encrypt {location}"),
-                |conn| {
-                    conn.prepare_cached("UPDATE token_records SET record = ?2 WHERE account = ?1")?
-                        .execute(params![account, sealed])
-                },
-            )?;
-            rotated += 1;
-        }
-        Ok(rotated)
     }
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
-            .field("path", &self.db.path)
+            .field("path", &self.path())
             .field("key_id", &self.key_id())
             .finish()
     }
@@ -358,52 +270,23 @@ impl std::fmt::Debug for SqliteStore {
 
 impl TokenStore for SqliteStore {
     fn load(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(bytes) = self.db.load(&key)? else {
-            return Ok(None);
-        };
-        let store_key = self.keys.for_record(envelope::key_id(&bytes));
-        let mut record = envelope::open(&store_key, &AccountBinding::of(&key), &bytes, &self.location(&key))?;
-        Ok(Some(std::mem::take(&mut *record)))
+        self.sealed.load(&key)
     }
 
     fn save(&self, key: String, record: Vec<u8>) -> Result<(), StoreError> {
-        let record = Zeroizing::new(record);
-        let metadata = record::peek_metadata(&record);
-        let sealed = envelope::seal(&self.keys.current(), &AccountBinding::of(&key), &record)?;
-        let generation = metadata.map_or(0, |m| i64::try_from(m.generation).unwrap_or(i64::MAX));
-        let refresh_expires_at_ms = metadata.and_then(|m| m.refresh_token_expires_at_ms);
-        self.db.with(
-            || format!("save the record of account `{key}`"),
-            |conn| {
-                conn.prepare_cached(UPSERT)?.execute(params![
-                    key,
-                    sealed,
-                    generation,
-                    refresh_expires_at_ms,
-                    now_unix_ms()
-                ])
-            },
-        )?;
-        Ok(())
+        self.sealed.save(&key, record)
     }
 
     fn delete(&self, key: String) -> Result<(), StoreError> {
-        self.db.with(
-            || format!("delete the record of account `{key}`"),
-            |conn| {
-                conn.prepare_cached("DELETE FROM token_records WHERE account = ?1")?
-                    .execute([&key])
-            },
-        )?;
-        Ok(())
+        self.sealed.delete(&key)
     }
 
     fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
-        self.locks.lock(&key, super::lock_wait(timeout_ms))
+        self.sealed.lock(&key, timeout_ms)
     }
 
     fn unlock(&self, key: String) -> Result<(), StoreError> {
-        self.locks.unlock(&key)
+        self.sealed.unlock(&key)
     }
 }
 
@@ -443,7 +326,7 @@ fn create_database(path: &Path) -> Result<(), StoreError> {
     })();
     let _ = std::fs::remove_file(&temp);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let _ = super::encrypted_file::sync_dir(parent);
+        let _ = sync_dir(parent);
     }
     built
 }
@@ -576,8 +459,38 @@ impl Connections {
         }
     }
 
-    /// The sealed record of `account`.
-    fn load(&self, account: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    /// The directory of the per-account lock files, `<database>.locks/`
+    /// (created 0700 if missing).
+    fn locks_directory(&self) -> Result<PathBuf, StoreError> {
+        let mut name = OsString::from(self.path.as_os_str());
+        name.push(".locks");
+        let directory = PathBuf::from(name);
+        create_private_dir(&directory)?;
+        Ok(directory)
+    }
+
+    /// Every account with a record, sorted.
+    fn accounts(&self) -> Result<Vec<String>, StoreError> {
+        self.with(
+            || "list the accounts".into(),
+            |conn| {
+                let mut statement = conn.prepare("SELECT account FROM token_records ORDER BY account")?;
+                let accounts = statement.query_map([], |row| row.get(0))?;
+                accounts.collect()
+            },
+        )
+    }
+}
+
+/// The account a slot of this medium names (every row is listed by its
+/// account, so a slot always has one).
+fn account_of(slot: &Slot) -> &str {
+    slot.account.as_deref().unwrap_or_default()
+}
+
+impl Medium for Connections {
+    fn read(&self, slot: &Slot) -> Result<Option<Vec<u8>>, StoreError> {
+        let account = account_of(slot);
         self.with(
             || format!("load the record of account `{account}`"),
             |conn| {
@@ -588,15 +501,51 @@ impl Connections {
         )
     }
 
-    fn accounts(&self) -> Result<Vec<String>, StoreError> {
+    fn write(&self, slot: &Slot, sealed: &[u8], record: &[u8]) -> Result<(), StoreError> {
+        let account = account_of(slot);
+        let metadata = record::peek_metadata(record);
+        let generation = metadata.map_or(0, |m| i64::try_from(m.generation).unwrap_or(i64::MAX));
+        let refresh_expires_at_ms = metadata.and_then(|m| m.refresh_token_expires_at_ms);
         self.with(
-            || "list the accounts".into(),
+            || format!("save the record of account `{account}`"),
             |conn| {
-                let mut statement = conn.prepare("SELECT account FROM token_records ORDER BY account")?;
-                let accounts = statement.query_map([], |row| row.get(0))?;
-                accounts.collect()
+                conn.prepare_cached(UPSERT)?.execute(params![
+                    account,
+                    sealed,
+                    generation,
+                    refresh_expires_at_ms,
+                    now_unix_ms()
+                ])
             },
-        )
+        )?;
+        Ok(())
+    }
+
+    fn reseal(&self, slot: &Slot, sealed: &[u8]) -> Result<(), StoreError> {
+        self.with(
+            || format!("re-encrypt {} (key rotation)", self.describe(slot)),
+            |conn| {
+                conn.prepare_cached("UPDATE token_records SET record = ?2 WHERE account = ?1")?
+                    .execute(params![account_of(slot), sealed])
+            },
+        )?;
+        Ok(())
+    }
+
+    fn delete(&self, slot: &Slot) -> Result<(), StoreError> {
+        let account = account_of(slot);
+        self.with(
+            || format!("delete the record of account `{account}`"),
+            |conn| {
+                conn.prepare_cached("DELETE FROM token_records WHERE account = ?1")?
+                    .execute([account])
+            },
+        )?;
+        Ok(())
+    }
+
+    fn slots(&self) -> Result<Vec<Slot>, StoreError> {
+        Ok(self.accounts()?.iter().map(|account| Slot::of(account)).collect())
     }
 
     /// The passphrase salt, created on first use (by whichever process
@@ -626,12 +575,25 @@ impl Connections {
             ),
         })
     }
+
+    fn describe(&self, slot: &Slot) -> String {
+        format!(
+            "the record of account `{}` in {}",
+            account_of(slot),
+            self.path.display()
+        )
+    }
+
+    fn place(&self) -> &Path {
+        &self.path
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::secret::Secret;
+    use crate::store::envelope::AccountBinding;
     use crate::store::key_lock::testing::TempDir;
     use crate::token_set::{TokenSet, TokenSetParts};
 
@@ -660,7 +622,7 @@ mod tests {
     }
 
     fn sql<T>(store: &SqliteStore, work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> T {
-        store.db.with(|| "test".into(), work).expect("sql")
+        store.sealed.medium().with(|| "test".into(), work).expect("sql")
     }
 
     #[test]
@@ -717,7 +679,7 @@ mod tests {
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(&dir.join("nested/tokens.sqlite-wal")), 0o600);
         assert_eq!(mode(&dir.join("nested/tokens.sqlite.locks")), 0o700);
-        let lock = store.locks.path_for(&AccountBinding::of("user-1"));
+        let lock = store.sealed.lock_path(&AccountBinding::of("user-1"));
         assert_eq!(mode(&lock), 0o600);
     }
 
@@ -942,7 +904,7 @@ mod tests {
             t.join().expect("thread");
         }
         assert_eq!(store.accounts().expect("accounts").len(), 9);
-        assert!(store.db.idle.lock().len() <= MAX_IDLE_CONNECTIONS);
+        assert!(store.sealed.medium().idle.lock().len() <= MAX_IDLE_CONNECTIONS);
     }
 
     #[test]
