@@ -213,7 +213,7 @@ impl TokenStore for EncryptedFileStore {
 
 /// The medium of the file store: one sealed record file per account in a
 /// private directory, named after the account's binding.
-struct RecordFiles {
+pub(crate) struct RecordFiles {
     directory: PathBuf,
 }
 
@@ -416,6 +416,7 @@ mod tests {
     use super::*;
     use crate::store::key_lock::testing::TempDir;
     use crate::store::record;
+    use crate::store::sealed::contract::{self, sealed_store_contract};
     use crate::token_set::TokenSet;
 
     const ACCESS: &str = "at_FILE_STORE_SECRET_0123456789";
@@ -432,10 +433,6 @@ mod tests {
 
     fn record_file(store: &EncryptedFileStore, account: &str) -> PathBuf {
         store.sealed.medium().path_of(&AccountBinding::of(account))
-    }
-
-    fn load_error(store: &EncryptedFileStore, account: &str) -> StoreError {
-        store.load(account.into()).expect_err("load fails")
     }
 
     #[test]
@@ -501,179 +498,18 @@ mod tests {
     }
 
     #[test]
-    fn a_wrong_key_is_reported_naming_the_file_and_the_record_is_kept() {
-        let dir = TempDir::new("file-store");
-        let writer = open(&dir.0, 1);
-        writer.save("user-1".into(), record_bytes(1)).expect("save");
-        let path = record_file(&writer, "user-1");
-        let before = fs::read(&path).expect("read");
-        let reader = open(&dir.0, 2);
-        let e = load_error(&reader, "user-1");
-        assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
-        let text = e.to_string();
-        assert!(text.contains(&path.display().to_string()), "{text}");
-        assert!(
-            text.contains(&writer.key_id()) && text.contains(&reader.key_id()),
-            "{text}"
-        );
-        assert!(text.contains("user-1"), "{text}");
-        assert_eq!(fs::read(&path).expect("still there"), before);
-    }
-
-    #[test]
-    fn damaged_records_are_corrupt_named_and_never_deleted() {
-        let dir = TempDir::new("file-store");
-        let store = open(&dir.0, 1);
-        let path = record_file(&store, "user-1");
-        let sealed = || {
-            store.save("user-1".into(), record_bytes(1)).expect("save");
-            fs::read(&path).expect("read")
-        };
-        let cases: Vec<(&str, Vec<u8>)> = vec![
-            ("is truncated", sealed()[..20].to_vec()),
-            ("failed authentication", {
-                let mut bytes = sealed();
-                let last = bytes.len() - 30;
-                bytes[last] ^= 0x40;
-                bytes
-            }),
-            ("not a tokenkeep record", b"this is not a record at all".to_vec()),
-            ("not a tokenkeep record", record_bytes(1)),
-        ];
-        for (expected, bytes) in cases {
-            fs::write(&path, &bytes).expect("damage");
-            let e = load_error(&store, "user-1");
-            assert!(matches!(e, StoreError::Corrupt { .. }), "{expected}: {e:?}");
-            assert!(e.to_string().contains(expected), "{expected}: {e}");
-            assert!(e.to_string().contains(&path.display().to_string()), "{e}");
-            assert!(!e.to_string().contains(ACCESS));
-            assert_eq!(
-                fs::read(&path).expect("kept"),
-                bytes,
-                "{expected}: the record was left untouched"
-            );
-        }
-    }
-
-    #[test]
-    fn a_record_copied_to_another_accounts_name_does_not_open() {
-        let dir = TempDir::new("file-store");
-        let store = open(&dir.0, 1);
-        store.save("alice".into(), record_bytes(1)).expect("save");
-        fs::copy(record_file(&store, "alice"), record_file(&store, "mallory")).expect("copy");
-        let e = load_error(&store, "mallory");
-        assert!(
-            matches!(&e, StoreError::Corrupt { detail } if detail.contains("failed authentication") && detail.contains("mallory")),
-            "{e:?}"
-        );
-    }
-
-    #[test]
-    fn a_passphrase_store_reopens_with_its_passphrase_only() {
+    fn a_passphrase_store_keeps_one_salt_file() {
         let dir = TempDir::new("file-store");
         let path = dir.0.to_string_lossy().into_owned();
-        let store = EncryptedFileStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
-        store.save("user-1".into(), record_bytes(1)).expect("save");
+        EncryptedFileStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
         let salt = fs::read(dir.join(SALT_FILE)).expect("salt");
         assert_eq!(salt.len(), PASSPHRASE_SALT_LEN);
-        drop(store);
-        let again = EncryptedFileStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
-        assert_eq!(again.load("user-1".into()).expect("load"), Some(record_bytes(1)));
+        EncryptedFileStore::open_with_passphrase(path.clone(), "battery staple".into()).expect("opens");
         assert_eq!(fs::read(dir.join(SALT_FILE)).expect("salt"), salt, "the salt is reused");
-        let other = EncryptedFileStore::open_with_passphrase(path, "battery staple".into()).expect("opens");
-        assert!(matches!(load_error(&other, "user-1"), StoreError::WrongKey { .. }));
-    }
-
-    #[test]
-    fn rotation_re_encrypts_every_record_under_the_new_key() {
-        let dir = TempDir::new("file-store");
-        let store = open(&dir.0, 1);
-        for (i, account) in ["a", "b", "c"].iter().enumerate() {
-            store.save((*account).into(), record_bytes(i as u64)).expect("save");
-        }
-        let old_id = store.key_id();
-        assert_eq!(store.rotate_key(vec![2; 32]).expect("rotate"), 3);
-        assert_ne!(store.key_id(), old_id);
-        assert_eq!(store.load("b".into()).expect("load"), Some(record_bytes(1)));
-        store.save("d".into(), record_bytes(9)).expect("save after rotation");
-        assert_eq!(
-            store.rotate_key(vec![2; 32]).expect("again"),
-            0,
-            "nothing left to rotate"
-        );
-        drop(store);
-        let reopened = open(&dir.0, 2);
-        for (i, account) in ["a", "b", "c"].iter().enumerate() {
-            assert_eq!(
-                reopened.load((*account).into()).expect("load"),
-                Some(record_bytes(i as u64))
-            );
-        }
-        let stale = open(&dir.0, 1);
-        assert!(matches!(load_error(&stale, "a"), StoreError::WrongKey { .. }));
-    }
-
-    #[test]
-    fn rotation_stops_before_changing_anything_when_a_record_does_not_open() {
-        let dir = TempDir::new("file-store");
-        let store = open(&dir.0, 1);
-        store.save("a".into(), record_bytes(1)).expect("save");
-        let foreign = open(&dir.0, 3);
-        foreign
-            .save("b".into(), record_bytes(2))
-            .expect("save under another key");
-        let before: Vec<_> = ["a", "b"]
-            .iter()
-            .map(|a| fs::read(record_file(&store, a)).expect("read"))
-            .collect();
-        let e = store.rotate_key(vec![2; 32]).expect_err("b does not open");
-        assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
         assert!(
-            e.to_string().contains(&record_file(&store, "b").display().to_string()),
-            "{e}"
+            EncryptedFileStore::open(path, vec![1; 31]).is_err(),
+            "a key is 32 bytes"
         );
-        let after: Vec<_> = ["a", "b"]
-            .iter()
-            .map(|a| fs::read(record_file(&store, a)).expect("read"))
-            .collect();
-        assert_eq!(before, after, "nothing was rewritten");
-        assert_eq!(
-            store.load("a".into()).expect("still the old key"),
-            Some(record_bytes(1))
-        );
-    }
-
-    #[test]
-    fn a_passphrase_can_be_rotated() {
-        let dir = TempDir::new("file-store");
-        let path = dir.0.to_string_lossy().into_owned();
-        let store = EncryptedFileStore::open_with_passphrase(path.clone(), "old pass".into()).expect("opens");
-        store.save("a".into(), record_bytes(1)).expect("save");
-        assert_eq!(store.rotate_passphrase("new pass".into()).expect("rotate"), 1);
-        let reopened = EncryptedFileStore::open_with_passphrase(path, "new pass".into()).expect("opens");
-        assert_eq!(reopened.load("a".into()).expect("load"), Some(record_bytes(1)));
-    }
-
-    #[test]
-    fn the_lock_excludes_another_handle_and_a_dropped_store_releases_it() {
-        let dir = TempDir::new("file-store");
-        let first = open(&dir.0, 1);
-        let second = open(&dir.0, 1);
-        first.lock("user-1".into(), 1_000).expect("lock");
-        let e = second.lock("user-1".into(), 30).expect_err("held");
-        assert!(
-            matches!(&e, StoreError::LockTimeout { detail } if detail.contains("user-1")),
-            "{e:?}"
-        );
-        second.lock("user-2".into(), 0).expect("other accounts are free");
-        first.unlock("user-1".into()).expect("unlock");
-        second.lock("user-1".into(), 0).expect("free after unlock");
-        // A holder that goes away without unlocking (a crashed process's
-        // files are closed by the kernel) does not block anyone.
-        drop(second);
-        first
-            .lock("user-1".into(), 0)
-            .expect("released when the holder's files closed");
     }
 
     #[test]
@@ -723,14 +559,32 @@ mod tests {
         assert_eq!(names.len(), 1, "no temp file left behind");
     }
 
-    #[test]
-    fn debug_shows_the_directory_and_key_id_only() {
-        let dir = TempDir::new("file-store");
-        let store = open(&dir.0, 0xAB);
-        let text = format!("{store:?}");
-        assert!(text.contains(&store.key_id()), "{text}");
-        assert!(text.contains("file-store"), "{text}");
-        assert!(!text.contains("171, 171") && !text.contains("abab"), "{text}"); // 0xAB
-        assert!(EncryptedFileStore::open(dir.0.to_string_lossy().into_owned(), vec![1; 31]).is_err());
+    impl contract::StoreUnderTest for EncryptedFileStore {
+        type Medium = RecordFiles;
+        fn open_at(place: &Path, key_byte: u8) -> Arc<Self> {
+            open(place, key_byte)
+        }
+        fn open_at_with_passphrase(place: &Path, passphrase: &str) -> Arc<Self> {
+            let place = place.to_string_lossy().into_owned();
+            EncryptedFileStore::open_with_passphrase(place, passphrase.into()).expect("opens")
+        }
+        fn medium(&self) -> &RecordFiles {
+            self.sealed.medium()
+        }
+        fn current_key_id(&self) -> String {
+            self.key_id()
+        }
+        fn rotate_to(&self, key_byte: u8) -> Result<i64, StoreError> {
+            self.rotate_key(vec![key_byte; 32])
+        }
+        fn rotate_to_passphrase(&self, passphrase: &str) -> Result<i64, StoreError> {
+            self.rotate_passphrase(passphrase.into())
+        }
     }
+
+    sealed_store_contract!(
+        EncryptedFileStore,
+        |dir| dir.join("tokens"),
+        &AccountBinding::of("b").to_hex()
+    );
 }

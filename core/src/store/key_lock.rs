@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::envelope::AccountBinding;
-use super::StoreError;
+use super::{lock_wait, StoreError};
 
 /// The first pause between attempts to take a lock.
 const FIRST_PAUSE: Duration = Duration::from_millis(1);
@@ -79,10 +79,10 @@ impl KeyLocks {
         self.directory.join(format!("{}.lock", binding.to_hex()))
     }
 
-    /// Takes the lock on `key`, waiting at most `timeout`.
-    pub(crate) fn lock(&self, key: &str, timeout: Duration) -> Result<(), StoreError> {
+    /// Takes the lock on `key`, waiting at most `timeout_ms` (negative: no wait).
+    pub(crate) fn lock(&self, key: &str, timeout_ms: i64) -> Result<(), StoreError> {
         let path = self.path_for(&AccountBinding::of(key));
-        let file = lock_file(&path, timeout, &format!("key `{key}`"))?;
+        let file = lock_file(&path, lock_wait(timeout_ms), &format!("key `{key}`"))?;
         self.held.lock().insert(key.to_owned(), file);
         Ok(())
     }
@@ -194,23 +194,19 @@ mod tests {
         let dir = TempDir::new("key-lock");
         let first = KeyLocks::new(dir.0.clone());
         let second = KeyLocks::new(dir.0.clone());
-        first.lock("user-1", Duration::from_millis(0)).expect("free");
+        first.lock("user-1", 0).expect("free");
         let started = Instant::now();
-        let e = second.lock("user-1", Duration::from_millis(50)).expect_err("held");
+        let e = second.lock("user-1", 50).expect_err("held");
         assert!(started.elapsed() >= Duration::from_millis(50));
         assert!(
             matches!(&e, StoreError::LockTimeout { detail } if detail.contains("user-1") && detail.contains("waited")),
             "{e:?}"
         );
-        let e = first
-            .lock("user-1", Duration::from_millis(10))
-            .expect_err("not reentrant");
+        let e = first.lock("user-1", 10).expect_err("not reentrant");
         assert!(matches!(e, StoreError::LockTimeout { .. }));
-        second
-            .lock("user-2", Duration::from_millis(0))
-            .expect("another key is free");
+        second.lock("user-2", 0).expect("another key is free");
         first.unlock("user-1").expect("unlock");
-        second.lock("user-1", Duration::from_millis(0)).expect("free again");
+        second.lock("user-1", 0).expect("free again");
         second.unlock("user-1").expect("unlock");
         second.unlock("user-1").expect("unlocking twice is fine");
     }
@@ -219,10 +215,10 @@ mod tests {
     fn a_waiter_gets_the_lock_when_it_is_released() {
         let dir = TempDir::new("key-lock");
         let locks = std::sync::Arc::new(KeyLocks::new(dir.0.clone()));
-        locks.lock("k", Duration::from_millis(0)).expect("lock");
+        locks.lock("k", 0).expect("lock");
         let waiter = {
             let locks = locks.clone();
-            std::thread::spawn(move || locks.lock("k", Duration::from_millis(5_000)).map(|()| Instant::now()))
+            std::thread::spawn(move || locks.lock("k", 5_000).map(|()| Instant::now()))
         };
         std::thread::sleep(Duration::from_millis(50));
         let released = Instant::now();
@@ -253,7 +249,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = TempDir::new("key-lock");
         let locks = KeyLocks::new(dir.0.clone());
-        locks.lock("user-1", Duration::from_millis(0)).expect("lock");
+        locks.lock("user-1", 0).expect("lock");
         let path = locks.path_for(&AccountBinding::of("user-1"));
         let mode = std::fs::metadata(&path).expect("lock file").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);

@@ -13,7 +13,7 @@
 //! own: parent and child no longer share records, so nothing is lost.)
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 use zeroize::Zeroizing;
@@ -49,8 +49,9 @@ impl MemoryStore {
 
 impl MemoryStore {
     /// Takes the lock on `key` for process `pid`, waiting at most
-    /// `timeout` for a holder in the same process.
-    fn lock_as(&self, pid: u32, key: String, timeout: Duration) -> Result<(), StoreError> {
+    /// `timeout_ms` for a holder in the same process.
+    fn lock_as(&self, pid: u32, key: String, timeout_ms: i64) -> Result<(), StoreError> {
+        let timeout = lock_wait(timeout_ms);
         let deadline = Instant::now() + timeout;
         let held_here = |locked: &HashMap<String, u32>| locked.get(&key) == Some(&pid);
         let mut locked = self.locked.lock();
@@ -92,7 +93,7 @@ impl TokenStore for MemoryStore {
     }
 
     fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
-        self.lock_as(current_pid(), key, lock_wait(timeout_ms))
+        self.lock_as(current_pid(), key, timeout_ms)
     }
 
     fn unlock(&self, key: String) -> Result<(), StoreError> {
@@ -123,15 +124,13 @@ mod tests {
     fn a_lock_held_by_the_parent_process_does_not_block_a_forked_child() {
         let store = MemoryStore::new();
         let (parent, child) = (1, 2);
+        store.lock_as(parent, "k".into(), 10).expect("the parent locks");
         store
-            .lock_as(parent, "k".into(), Duration::from_millis(10))
-            .expect("the parent locks");
-        store
-            .lock_as(child, "k".into(), Duration::from_millis(5_000))
+            .lock_as(child, "k".into(), 5_000)
             .expect("free at once in the child: the parent's thread is not there");
         assert!(
             matches!(
-                store.lock_as(child, "k".into(), Duration::from_millis(20)),
+                store.lock_as(child, "k".into(), 20),
                 Err(StoreError::LockTimeout { .. })
             ),
             "the child's own lock excludes the child's other callers"

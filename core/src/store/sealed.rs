@@ -44,7 +44,7 @@ use zeroize::Zeroizing;
 use super::envelope::{self, AccountBinding};
 use super::key_lock::{lock_file, KeyLocks};
 use super::store_key::{KeyRing, StoreKey, PASSPHRASE_SALT_LEN};
-use super::{lock_wait, StoreError};
+use super::StoreError;
 
 /// How long a rotation or an admin task waits for a session's lock on one
 /// record (a session holds it across one refresh, retries included).
@@ -165,7 +165,7 @@ impl<M: Medium> SealedStore<M> {
 
     /// `TokenStore::lock`.
     pub(crate) fn lock(&self, account: &str, timeout_ms: i64) -> Result<(), StoreError> {
-        self.locks.lock(account, lock_wait(timeout_ms))
+        self.locks.lock(account, timeout_ms)
     }
 
     /// `TokenStore::unlock`.
@@ -240,4 +240,248 @@ impl<M: Medium> SealedStore<M> {
         }
         Ok(rotated)
     }
+}
+
+/// The guarantees every sealed store keeps, written once;
+/// `sealed_store_contract!` runs them against one store and its medium.
+#[cfg(test)]
+pub(crate) mod contract {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::{Medium, Slot};
+    use crate::store::{record, StoreError, TokenStore};
+    use crate::token_set::TokenSet;
+
+    const ACCESS: &str = "at_SEALED_STORE_SECRET_0123456789";
+
+    /// A persistent store as the contract sees it.
+    pub(crate) trait StoreUnderTest: TokenStore + std::fmt::Debug + Sized {
+        type Medium: Medium;
+        /// Opens the store at `place` with the key of 32 `key_byte`s.
+        fn open_at(place: &Path, key_byte: u8) -> Arc<Self>;
+        /// Opens the store at `place` with a passphrase key.
+        fn open_at_with_passphrase(place: &Path, passphrase: &str) -> Arc<Self>;
+        /// Where the sealed bytes are.
+        fn medium(&self) -> &Self::Medium;
+        /// The exported `key_id`, `rotate_key` and `rotate_passphrase`.
+        fn current_key_id(&self) -> String;
+        fn rotate_to(&self, key_byte: u8) -> Result<i64, StoreError>;
+        fn rotate_to_passphrase(&self, passphrase: &str) -> Result<i64, StoreError>;
+    }
+
+    fn record_bytes(generation: u64) -> Vec<u8> {
+        let tokens = TokenSet::bearer(ACCESS, Some("rt_SEALED".into()), Some(3600), None, 1_000);
+        record::encode(&tokens, generation, 2_000).expect("encode").to_vec()
+    }
+
+    fn sealed_bytes<S: StoreUnderTest>(store: &S, account: &str) -> Option<Vec<u8>> {
+        store.medium().read(&Slot::of(account)).expect("read")
+    }
+
+    fn load<S: StoreUnderTest>(store: &S, account: &str) -> Option<Vec<u8>> {
+        store.load(account.into()).expect("load")
+    }
+
+    pub(crate) fn a_wrong_key_is_named_and_the_record_kept<S: StoreUnderTest>(place: &Path) {
+        let writer = S::open_at(place, 1);
+        writer.save("user-1".into(), record_bytes(1)).expect("save");
+        let before = sealed_bytes(&*writer, "user-1");
+        let reader = S::open_at(place, 2);
+        let e = reader.load("user-1".into()).expect_err("wrong key");
+        assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
+        let text = e.to_string();
+        for needle in [
+            place.display().to_string(),
+            writer.current_key_id(),
+            reader.current_key_id(),
+        ] {
+            assert!(text.contains(&needle) && text.contains("user-1"), "{needle}: {text}");
+        }
+        assert_eq!(sealed_bytes(&*writer, "user-1"), before, "kept as it was");
+    }
+
+    /// Damage (truncated, a flipped bit, not a record) and a record copied
+    /// to another account are `Corrupt`, named, and left as they are.
+    pub(crate) fn damaged_or_moved_records_are_corrupt_named_and_kept<S: StoreUnderTest>(place: &Path) {
+        let store = S::open_at(place, 1);
+        store.save("alice".into(), record_bytes(1)).expect("save");
+        let sealed = sealed_bytes(&*store, "alice").expect("sealed");
+        let mut flipped = sealed.clone();
+        flipped[sealed.len() - 30] ^= 0x40;
+        let cases = [
+            ("alice", "is truncated", sealed[..20].to_vec()),
+            ("alice", "failed authentication", flipped),
+            (
+                "alice",
+                "not a tokenkeep record",
+                b"this is not a record at all".to_vec(),
+            ),
+            ("alice", "not a tokenkeep record", record_bytes(1)),
+            ("mallory", "failed authentication", sealed),
+        ];
+        for (account, expected, bytes) in cases {
+            store.medium().write(&Slot::of(account), &bytes, &[]).expect("damage");
+            let e = store.load(account.into()).expect_err(expected);
+            assert!(matches!(e, StoreError::Corrupt { .. }), "{expected}: {e:?}");
+            let text = e.to_string();
+            assert!(text.contains(expected) && text.contains(account), "{text}");
+            assert!(
+                text.contains(&place.display().to_string()) && !text.contains(ACCESS),
+                "{text}"
+            );
+            assert_eq!(
+                sealed_bytes(&*store, account),
+                Some(bytes),
+                "{expected}: left untouched"
+            );
+        }
+    }
+
+    pub(crate) fn a_passphrase_store_reopens_with_its_passphrase_only<S: StoreUnderTest>(place: &Path) {
+        S::open_at_with_passphrase(place, "correct horse")
+            .save("user-1".into(), record_bytes(1))
+            .expect("save");
+        let again = S::open_at_with_passphrase(place, "correct horse");
+        assert_eq!(load(&*again, "user-1"), Some(record_bytes(1)));
+        let other = S::open_at_with_passphrase(place, "battery staple");
+        assert!(matches!(other.load("user-1".into()), Err(StoreError::WrongKey { .. })));
+    }
+
+    pub(crate) fn a_passphrase_can_be_rotated<S: StoreUnderTest>(place: &Path) {
+        let store = S::open_at_with_passphrase(place, "old pass");
+        store.save("a".into(), record_bytes(1)).expect("save");
+        assert_eq!(store.rotate_to_passphrase("new pass").expect("rotate"), 1);
+        let reopened = S::open_at_with_passphrase(place, "new pass");
+        assert_eq!(load(&*reopened, "a"), Some(record_bytes(1)));
+    }
+
+    pub(crate) fn rotation_re_encrypts_every_record_under_the_new_key<S: StoreUnderTest>(place: &Path) {
+        let store = S::open_at(place, 1);
+        for (i, account) in ["a", "b", "c"].into_iter().enumerate() {
+            store.save(account.into(), record_bytes(i as u64)).expect("save");
+        }
+        let old_id = store.current_key_id();
+        assert_eq!(store.rotate_to(2).expect("rotate"), 3);
+        assert_ne!(store.current_key_id(), old_id);
+        assert_eq!(load(&*store, "b"), Some(record_bytes(1)));
+        store.save("d".into(), record_bytes(9)).expect("save after rotation");
+        assert_eq!(store.rotate_to(2).expect("again"), 0, "nothing left to rotate");
+        drop(store);
+        let reopened = S::open_at(place, 2);
+        for (i, account) in ["a", "b", "c"].into_iter().enumerate() {
+            assert_eq!(load(&*reopened, account), Some(record_bytes(i as u64)));
+        }
+        let stale = S::open_at(place, 1);
+        assert!(matches!(stale.load("a".into()), Err(StoreError::WrongKey { .. })));
+    }
+
+    /// `b_named_as`: how the medium's errors name the record of account `b`.
+    pub(crate) fn rotation_changes_nothing_when_a_record_does_not_open<S: StoreUnderTest>(
+        place: &Path,
+        b_named_as: &str,
+    ) {
+        let store = S::open_at(place, 1);
+        store.save("a".into(), record_bytes(1)).expect("save");
+        S::open_at(place, 3)
+            .save("b".into(), record_bytes(2))
+            .expect("save under another key");
+        let before = [sealed_bytes(&*store, "a"), sealed_bytes(&*store, "b")];
+        let e = store.rotate_to(2).expect_err("b does not open");
+        assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
+        assert!(e.to_string().contains(b_named_as), "{e}");
+        assert_eq!(
+            [sealed_bytes(&*store, "a"), sealed_bytes(&*store, "b")],
+            before,
+            "nothing rewritten"
+        );
+        assert_eq!(load(&*store, "a"), Some(record_bytes(1)), "the old key still works");
+        assert_eq!(load(&*S::open_at(place, 1), "a"), Some(record_bytes(1)));
+    }
+
+    pub(crate) fn the_lock_excludes_another_handle_until_unlocked_or_dropped<S: StoreUnderTest>(place: &Path) {
+        let first = S::open_at(place, 1);
+        let second = S::open_at(place, 1);
+        first.lock("user-1".into(), 1_000).expect("lock");
+        let e = second.lock("user-1".into(), 30).expect_err("held");
+        assert!(
+            matches!(&e, StoreError::LockTimeout { detail } if detail.contains("user-1")),
+            "{e:?}"
+        );
+        let e = second
+            .lock("user-1".into(), -5)
+            .expect_err("a negative wait is no wait");
+        assert!(matches!(e, StoreError::LockTimeout { .. }), "{e:?}");
+        second.lock("user-2".into(), 0).expect("other accounts are free");
+        first.unlock("user-1".into()).expect("unlock");
+        second.lock("user-1".into(), 0).expect("free after unlock");
+        // A holder that goes away without unlocking (a crashed process's
+        // files are closed by the kernel) does not block anyone.
+        drop(second);
+        first.lock("user-1".into(), 0).expect("released with its holder");
+    }
+
+    pub(crate) fn debug_shows_the_place_and_key_id_only<S: StoreUnderTest>(place: &Path) {
+        let store = S::open_at(place, 0xAB);
+        let text = format!("{store:?}");
+        assert!(text.contains(&place.display().to_string()), "{text}");
+        assert!(text.contains(&store.current_key_id()), "{text}");
+        assert!(!text.contains("171, 171") && !text.contains("abab"), "{text}");
+        // 0xAB
+    }
+
+    /// One `#[test]` per contract check for a store type: `$place` maps a
+    /// fresh temporary directory to where the store lives; `$b_named_as` is how
+    /// its errors name the record of account `b`.
+    macro_rules! sealed_store_contract {
+        ($store:ty, $place:expr, $b_named_as:expr) => {
+            mod sealed_store_contract {
+                use super::*;
+                use crate::store::key_lock::testing::TempDir;
+                use crate::store::sealed::contract as check;
+
+                fn at(test: impl FnOnce(&Path)) {
+                    let dir = TempDir::new("sealed-contract");
+                    let place: fn(&TempDir) -> PathBuf = $place;
+                    test(&place(&dir));
+                }
+
+                #[test]
+                fn a_wrong_key_is_named_and_the_record_kept() {
+                    at(check::a_wrong_key_is_named_and_the_record_kept::<$store>);
+                }
+                #[test]
+                fn damaged_or_moved_records_are_corrupt_named_and_kept() {
+                    at(check::damaged_or_moved_records_are_corrupt_named_and_kept::<$store>);
+                }
+                #[test]
+                fn a_passphrase_store_reopens_with_its_passphrase_only() {
+                    at(check::a_passphrase_store_reopens_with_its_passphrase_only::<$store>);
+                }
+                #[test]
+                fn a_passphrase_can_be_rotated() {
+                    at(check::a_passphrase_can_be_rotated::<$store>);
+                }
+                #[test]
+                fn rotation_re_encrypts_every_record_under_the_new_key() {
+                    at(check::rotation_re_encrypts_every_record_under_the_new_key::<$store>);
+                }
+                #[test]
+                fn rotation_changes_nothing_when_a_record_does_not_open() {
+                    at(|place| {
+                        check::rotation_changes_nothing_when_a_record_does_not_open::<$store>(place, $b_named_as)
+                    });
+                }
+                #[test]
+                fn the_lock_excludes_another_handle_until_unlocked_or_dropped() {
+                    at(check::the_lock_excludes_another_handle_until_unlocked_or_dropped::<$store>);
+                }
+                #[test]
+                fn debug_shows_the_place_and_key_id_only() {
+                    at(check::debug_shows_the_place_and_key_id_only::<$store>);
+                }
+            }
+        };
+    }
+    pub(crate) use sealed_store_contract;
 }

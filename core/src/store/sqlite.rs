@@ -332,7 +332,7 @@ fn create_database(path: &Path) -> Result<(), StoreError> {
 }
 
 /// The database file and a small pool of connections to it.
-struct Connections {
+pub(crate) struct Connections {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
 }
@@ -595,6 +595,7 @@ mod tests {
     use crate::secret::Secret;
     use crate::store::envelope::AccountBinding;
     use crate::store::key_lock::testing::TempDir;
+    use crate::store::sealed::contract::{self, sealed_store_contract};
     use crate::token_set::{TokenSet, TokenSetParts};
 
     const ACCESS: &str = "at_SQLITE_STORE_SECRET_0123456789";
@@ -703,128 +704,22 @@ mod tests {
     }
 
     #[test]
-    fn a_wrong_key_names_the_database_and_account() {
-        let dir = TempDir::new("sqlite-store");
-        let path = dir.join("tokens.sqlite");
-        open(&path, 1).save("user-1".into(), record_bytes(1)).expect("save");
-        let other = open(&path, 2);
-        let e = other.load("user-1".into()).expect_err("wrong key");
-        assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
-        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
-        assert!(e.to_string().contains("user-1"), "{e}");
-        assert_eq!(other.accounts().expect("accounts"), vec!["user-1"], "kept");
-    }
-
-    #[test]
-    fn damaged_or_moved_records_are_corrupt_and_kept() {
+    fn rotation_is_not_a_use_and_keeps_the_metadata() {
         let dir = TempDir::new("sqlite-store");
         let store = open(&dir.join("tokens.sqlite"), 1);
-        store.save("alice".into(), record_bytes(1)).expect("save");
-        store.save("bob".into(), record_bytes(2)).expect("save");
-        let set = |account: &str, bytes: Vec<u8>| {
-            sql(&store, |c| {
-                c.execute(
-                    "UPDATE token_records SET record = ?2 WHERE account = ?1",
-                    params![account, bytes],
-                )
-            })
-        };
-        let sealed: Vec<u8> = sql(&store, |c| {
-            c.query_row("SELECT record FROM token_records WHERE account = 'alice'", [], |r| {
-                r.get(0)
-            })
-        });
-        set("bob", sealed.clone());
-        let e = store.load("bob".into()).expect_err("bound to alice");
-        assert!(e.to_string().contains("failed authentication"), "{e}");
-        set("bob", sealed[..30].to_vec());
-        let e = store.load("bob".into()).expect_err("truncated");
-        assert!(
-            matches!(&e, StoreError::Corrupt { detail } if detail.contains("truncated")),
-            "{e:?}"
-        );
-        let mut flipped = sealed.clone();
-        flipped[45] ^= 1;
-        set("alice", flipped);
-        let e = store.load("alice".into()).expect_err("flipped");
-        assert!(e.to_string().contains("failed authentication"), "{e}");
-        set("alice", b"garbage".to_vec());
-        let e = store.load("alice".into()).expect_err("garbage");
-        assert!(e.to_string().contains("not a tokenkeep record"), "{e}");
-        assert_eq!(
-            store.accounts().expect("accounts"),
-            vec!["alice", "bob"],
-            "nothing deleted"
-        );
-    }
-
-    #[test]
-    fn a_passphrase_store_reopens_with_its_passphrase_only() {
-        let dir = TempDir::new("sqlite-store");
-        let path = dir.join("tokens.sqlite").to_string_lossy().into_owned();
-        let store = SqliteStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
-        store.save("user-1".into(), record_bytes(1)).expect("save");
-        drop(store);
-        let again = SqliteStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
-        assert_eq!(again.load("user-1".into()).expect("load"), Some(record_bytes(1)));
-        let other = SqliteStore::open_with_passphrase(path, "battery staple".into()).expect("opens");
-        assert!(matches!(other.load("user-1".into()), Err(StoreError::WrongKey { .. })));
-    }
-
-    #[test]
-    fn rotation_re_encrypts_every_row_and_keeps_the_metadata() {
-        let dir = TempDir::new("sqlite-store");
-        let path = dir.join("tokens.sqlite");
-        let store = open(&path, 1);
         for i in 0..3u64 {
             store.save(format!("user-{i}"), record_bytes(i)).expect("save");
         }
-        let updated_before: Vec<i64> = sql(&store, |c| {
-            c.prepare("SELECT updated_at_ms FROM token_records ORDER BY account")?
-                .query_map([], |r| r.get(0))?
-                .collect()
-        });
+        let columns = || -> Vec<(i64, i64)> {
+            sql(&store, |c| {
+                c.prepare("SELECT generation, updated_at_ms FROM token_records ORDER BY account")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+        };
+        let before = columns();
         assert_eq!(store.rotate_key(vec![2; 32]).expect("rotate"), 3);
-        assert_eq!(store.load("user-1".into()).expect("load"), Some(record_bytes(1)));
-        let updated_after: Vec<i64> = sql(&store, |c| {
-            c.prepare("SELECT updated_at_ms FROM token_records ORDER BY account")?
-                .query_map([], |r| r.get(0))?
-                .collect()
-        });
-        assert_eq!(updated_before, updated_after, "rotation is not a use");
-        drop(store);
-        assert_eq!(
-            open(&path, 2).load("user-2".into()).expect("load"),
-            Some(record_bytes(2))
-        );
-        assert!(matches!(
-            open(&path, 1).load("user-2".into()),
-            Err(StoreError::WrongKey { .. })
-        ));
-    }
-
-    #[test]
-    fn rotation_changes_nothing_when_a_row_does_not_open() {
-        let dir = TempDir::new("sqlite-store");
-        let path = dir.join("tokens.sqlite");
-        let store = open(&path, 1);
-        store.save("a".into(), record_bytes(1)).expect("save");
-        open(&path, 3)
-            .save("b".into(), record_bytes(2))
-            .expect("save under another key");
-        let e = store.rotate_key(vec![2; 32]).expect_err("b does not open");
-        assert!(
-            matches!(&e, StoreError::WrongKey { detail } if detail.contains("`b`")),
-            "{e:?}"
-        );
-        assert_eq!(
-            store.load("a".into()).expect("old key still works"),
-            Some(record_bytes(1))
-        );
-        assert_eq!(
-            open(&path, 1).load("a".into()).expect("and on disk"),
-            Some(record_bytes(1))
-        );
+        assert_eq!(columns(), before, "rotation is not a use");
     }
 
     #[test]
@@ -864,24 +759,6 @@ mod tests {
     }
 
     #[test]
-    fn the_lock_excludes_another_handle_until_unlocked_or_dropped() {
-        let dir = TempDir::new("sqlite-store");
-        let path = dir.join("tokens.sqlite");
-        let first = open(&path, 1);
-        let second = open(&path, 1);
-        first.lock("user-1".into(), 0).expect("lock");
-        let e = second.lock("user-1".into(), 30).expect_err("held");
-        assert!(
-            matches!(&e, StoreError::LockTimeout { detail } if detail.contains("user-1")),
-            "{e:?}"
-        );
-        first.unlock("user-1".into()).expect("unlock");
-        second.lock("user-1".into(), 0).expect("free");
-        drop(second);
-        first.lock("user-1".into(), 0).expect("released with its holder");
-    }
-
-    #[test]
     fn many_threads_save_and_load_at_once() {
         let dir = TempDir::new("sqlite-store");
         let store = open(&dir.join("tokens.sqlite"), 1);
@@ -905,18 +782,6 @@ mod tests {
         }
         assert_eq!(store.accounts().expect("accounts").len(), 9);
         assert!(store.sealed.medium().idle.lock().len() <= MAX_IDLE_CONNECTIONS);
-    }
-
-    #[test]
-    fn debug_shows_the_path_and_key_id_only() {
-        let dir = TempDir::new("sqlite-store");
-        let store = open(&dir.join("tokens.sqlite"), 0xAB);
-        let text = format!("{store:?}");
-        assert!(
-            text.contains("tokens.sqlite") && text.contains(&store.key_id()),
-            "{text}"
-        );
-        assert!(!text.contains("171, 171") && !text.contains("abab"), "{text}");
     }
 
     /// Issue 10, case 3: a store file truncated to 0 bytes, replaced by
@@ -981,4 +846,29 @@ mod tests {
         let reopened = open(&path, 1);
         assert_eq!(reopened.load("user-1".into()).expect("load"), Some(record_bytes(1)));
     }
+
+    impl contract::StoreUnderTest for SqliteStore {
+        type Medium = Connections;
+        fn open_at(place: &Path, key_byte: u8) -> Arc<Self> {
+            open(place, key_byte)
+        }
+        fn open_at_with_passphrase(place: &Path, passphrase: &str) -> Arc<Self> {
+            let place = place.to_string_lossy().into_owned();
+            SqliteStore::open_with_passphrase(place, passphrase.into()).expect("opens")
+        }
+        fn medium(&self) -> &Connections {
+            self.sealed.medium()
+        }
+        fn current_key_id(&self) -> String {
+            self.key_id()
+        }
+        fn rotate_to(&self, key_byte: u8) -> Result<i64, StoreError> {
+            self.rotate_key(vec![key_byte; 32])
+        }
+        fn rotate_to_passphrase(&self, passphrase: &str) -> Result<i64, StoreError> {
+            self.rotate_passphrase(passphrase.into())
+        }
+    }
+
+    sealed_store_contract!(SqliteStore, |dir| dir.join("tokens.sqlite"), "`b`");
 }
