@@ -99,7 +99,7 @@ pub struct DecodedRecord {
 
 /// `store::record::decode`.
 pub fn decode_record(bytes: &[u8], key: &str) -> Result<DecodedRecord, ErrorText> {
-    let record = crate::store::record::decode(bytes, key)?;
+    let record = crate::store::record::decode(bytes, key).map_err(Error::from)?;
     Ok(DecodedRecord {
         generation: record.generation,
         refresh_in_flight_json: record
@@ -113,20 +113,25 @@ pub fn decode_record(bytes: &[u8], key: &str) -> Result<DecodedRecord, ErrorText
 /// Decodes `bytes` and encodes the record again with
 /// `store::record::encode_with_marker`, as a session rewriting it would.
 pub fn reencode_record(bytes: &[u8], key: &str, saved_at_ms: i64) -> Result<Vec<u8>, ErrorText> {
-    let record = crate::store::record::decode(bytes, key)?;
+    let record = crate::store::record::decode(bytes, key).map_err(Error::from)?;
     let encoded = crate::store::record::encode_with_marker(
         &record.tokens,
         record.generation,
         saved_at_ms,
         record.refresh_in_flight.as_ref(),
-    )?;
+    )
+    .map_err(Error::from)?;
     Ok(encoded.to_vec())
 }
 
 /// Encodes `tokens` as a store record (`store::record::encode_with_marker`,
 /// no marker), as a session saving them would.
 pub fn encode_record(tokens: &TokenSet, generation: u64, saved_at_ms: i64) -> Result<Vec<u8>, ErrorText> {
-    Ok(crate::store::record::encode_with_marker(tokens, generation, saved_at_ms, None)?.to_vec())
+    Ok(
+        crate::store::record::encode_with_marker(tokens, generation, saved_at_ms, None)
+            .map_err(Error::from)?
+            .to_vec(),
+    )
 }
 
 /// `store::record::peek_metadata`: `(generation, refresh_token_expires_at_ms)`.

@@ -51,12 +51,12 @@ fn open_stored(bytes: &[u8]) {
             assert_eq!(plaintext.len() + ENVELOPE_MIN_LEN, bytes.len());
             assert_eq!(sealed_key_id_hex(bytes), Some(ours));
         }
-        Err(StoreError::WrongKey { message }) => {
+        Err(StoreError::WrongKey { detail }) => {
             let theirs = sealed_key_id_hex(bytes).expect("a WrongKey record has a key id");
             assert_ne!(theirs, ours);
-            assert!(message.contains(&theirs) && message.contains(&ours), "{message}");
+            assert!(detail.contains(&theirs) && detail.contains(&ours), "{detail}");
         }
-        Err(StoreError::Corrupt { message }) => assert!(message.contains("fuzz.tkrec"), "{message}"),
+        Err(StoreError::Corrupt { detail }) => assert!(detail.contains("fuzz.tkrec"), "{detail}"),
         Err(other) => panic!("open fails with neither WrongKey nor Corrupt: {other:?}"),
     }
 }

@@ -33,7 +33,7 @@ use crate::error::Error;
 use crate::listener::{ChangeReason, RefreshFailure, TokensChanged};
 use crate::runtime;
 use crate::state::{transition, Event};
-use crate::store::record::{self, Record, RefreshMarker};
+use crate::store::record::{self, Record, RecordError, RefreshMarker};
 use crate::store::TokenStore;
 use crate::token_set::TokenSet;
 
@@ -75,6 +75,15 @@ pub(crate) enum StoreView {
     Gone,
 }
 
+impl From<RecordError> for Error {
+    fn from(error: RecordError) -> Self {
+        match error {
+            RecordError::Unreadable { kind, detail } => Error::storage(kind, detail),
+            RecordError::Unencodable { detail } => Error::internal(detail),
+        }
+    }
+}
+
 impl Session {
     /// Takes the store's lock on this account, waiting at most the policy's
     /// `store_lock_timeout_ms`.
@@ -88,6 +97,7 @@ impl Session {
         let started = std::time::Instant::now();
         let in_process = runtime::blocking_section(|| AccountLock::acquire(&self.account, timeout_ms))?;
         let left_ms = timeout_ms.saturating_sub(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+        let left_ms = i64::try_from(left_ms).unwrap_or(i64::MAX);
         runtime::blocking_section(|| self.store.lock(self.account.clone(), left_ms))
             .map_err(|e| Error::from_store(e, format!("could not lock the tokens of account `{}`", self.account)))?;
         Ok(StoreLockGuard {
@@ -103,7 +113,7 @@ impl Session {
             .store
             .load(self.account.clone())
             .map_err(|e| Error::from_store(e, format!("could not load the tokens of account `{}`", self.account)))?;
-        bytes.map(|b| record::decode(&b, &self.account)).transpose()
+        Ok(bytes.map(|b| record::decode(&b, &self.account)).transpose()?)
     }
 
     /// Compares the store's record with the session's `generation`. Call

@@ -53,6 +53,9 @@
 //! On Windows the Unix modes do not apply: files get the directory's ACL, so
 //! keep the store under the user's profile.
 //!
+//! Sealing, keys, locks and rotation are shared with the SQLite store (see
+//! `sealed.rs`); this module is only the files.
+//!
 //! The nearest alternative is [`SqliteStore`](crate::SqliteStore), for a
 //! service with many accounts that needs to list or purge them.
 //!
@@ -68,21 +71,21 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use parking_lot::Mutex;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use zeroize::Zeroizing;
 
-use super::envelope::{self, AccountBinding};
-use super::key_lock::{lock_file, KeyLocks};
-use super::store_key::{KeyRing, StoreKey, PASSPHRASE_SALT_LEN};
+use super::envelope::AccountBinding;
+use super::private_files::{create_private_dir, create_private_file, sync_dir};
+use super::sealed::{Medium, SealedStore, Slot};
+use super::store_key::{StoreKey, PASSPHRASE_SALT_LEN};
 use super::{StoreError, TokenStore};
 
 /// The extension of record files.
@@ -92,9 +95,6 @@ const SALT_FILE: &str = "store.salt";
 /// How old a leftover temporary file must be before `open` removes it (a
 /// younger one may belong to a save running in another process).
 const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
-/// How long a rotation or an admin task waits for a session's lock on one
-/// record (a session holds it across one refresh, retries included).
-pub(crate) const ADMIN_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A [`TokenStore`] keeping each account's record in its own encrypted file.
 ///
@@ -107,10 +107,7 @@ pub(crate) const ADMIN_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// [`as_token_store`](EncryptedFileStore::as_token_store).
 #[derive(uniffi::Object)]
 pub struct EncryptedFileStore {
-    directory: PathBuf,
-    keys: KeyRing,
-    locks: KeyLocks,
-    rotation: Mutex<()>,
+    sealed: SealedStore<RecordFiles>,
 }
 
 #[uniffi::export]
@@ -129,10 +126,10 @@ impl EncryptedFileStore {
     #[uniffi::constructor]
     pub fn open_with_passphrase(directory: String, passphrase: String) -> Result<Arc<Self>, StoreError> {
         let passphrase = Zeroizing::new(passphrase);
-        let directory = PathBuf::from(directory);
-        create_private_dir(&directory)?;
-        let key = StoreKey::from_passphrase(&passphrase, &load_or_create_salt(&directory)?)?;
-        Self::open_with_key(directory, key).map(Arc::new)
+        let files = RecordFiles::open(PathBuf::from(directory))?;
+        let locks = files.directory.clone();
+        let sealed = SealedStore::with_passphrase(files, &passphrase, locks)?;
+        Ok(Arc::new(EncryptedFileStore { sealed }))
     }
 
     /// Re-encrypts every record under `new_key` (32 bytes) and uses it from
@@ -140,28 +137,26 @@ impl EncryptedFileStore {
     /// not open with the current key, nothing changes and the error names it.
     /// If writing fails half-way, re-encrypted records stay under the new key
     /// (this store reads both): call it again with the same key to finish.
-    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<u32, StoreError> {
-        self.rotate(StoreKey::from_bytes(&Zeroizing::new(new_key))?)
+    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<i64, StoreError> {
+        self.sealed.rotate_key(new_key)
     }
 
     /// Like [`EncryptedFileStore::rotate_key`], to a key derived from
     /// `new_passphrase` with this store's salt: afterwards
     /// `open_with_passphrase` takes the new passphrase.
-    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<u32, StoreError> {
-        let new_passphrase = Zeroizing::new(new_passphrase);
-        let salt = load_or_create_salt(&self.directory)?;
-        self.rotate(StoreKey::from_passphrase(&new_passphrase, &salt)?)
+    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<i64, StoreError> {
+        self.sealed.rotate_passphrase(new_passphrase)
     }
 
     /// How many records the store holds. (Account ids cannot be listed: file
     /// names are hashes.)
-    pub fn record_count(&self) -> Result<u32, StoreError> {
-        Ok(u32::try_from(self.record_files()?.len()).unwrap_or(u32::MAX))
+    pub fn record_count(&self) -> Result<i64, StoreError> {
+        Ok(i64::try_from(self.sealed.medium().slots()?.len()).unwrap_or(i64::MAX))
     }
 
     /// The id of the key records are written with (16 hex digits, safe to log).
     pub fn key_id(&self) -> String {
-        self.keys.current().id_hex()
+        self.sealed.key_id()
     }
 
     /// This store as a [`TokenStore`], for `TokenKeeperBuilder.store(...)`.
@@ -173,163 +168,128 @@ impl EncryptedFileStore {
 impl EncryptedFileStore {
     /// Opens the store in `directory` with `key`.
     pub fn open_with_key(directory: PathBuf, key: StoreKey) -> Result<Self, StoreError> {
-        create_private_dir(&directory)?;
-        remove_stale_temp_files(&directory);
+        let files = RecordFiles::open(directory)?;
+        let locks = files.directory.clone();
         Ok(EncryptedFileStore {
-            locks: KeyLocks::new(directory.clone()),
-            directory,
-            keys: KeyRing::new(key),
-            rotation: Mutex::new(()),
+            sealed: SealedStore::new(files, key, locks),
         })
     }
 
     /// The directory the records are in.
     pub fn directory(&self) -> &Path {
-        &self.directory
-    }
-
-    fn record_path(&self, binding: &AccountBinding) -> PathBuf {
-        self.directory.join(format!("{}.{RECORD_EXTENSION}", binding.to_hex()))
-    }
-
-    /// Every record file, with the binding its name encodes.
-    fn record_files(&self) -> Result<Vec<(AccountBinding, PathBuf)>, StoreError> {
-        let entries = fs::read_dir(&self.directory).map_err(|e| StoreError::Io {
-            message: format!("could not list the store directory {}: {e}", self.directory.display()),
-        })?;
-        let mut files = Vec::new();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) != Some(RECORD_EXTENSION) {
-                continue;
-            }
-            if let Some(binding) = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(AccountBinding::from_hex)
-            {
-                files.push((binding, path));
-            }
-        }
-        files.sort_by(|a, b| a.1.cmp(&b.1));
-        Ok(files)
-    }
-
-    /// Re-encrypts every record under `new`. First every record is checked
-    /// to open (nothing changes if one does not); then each is re-encrypted
-    /// under its lock. Records already under `new` (a rotation that stopped
-    /// half-way) are skipped, so running it again finishes the job.
-    fn rotate(&self, new: StoreKey) -> Result<u32, StoreError> {
-        let _one_rotation_at_a_time = self.rotation.lock();
-        let new = Arc::new(new);
-        let old = self.keys.current();
-        for (binding, path) in self.record_files()? {
-            if let Some(bytes) = read_record(&path)? {
-                let key = if envelope::key_id(&bytes) == Some(new.id()) {
-                    &new
-                } else {
-                    &old
-                };
-                envelope::open(
-                    key,
-                    &binding,
-                    &bytes,
-                    &format!("{} (key rotation, nothing changed)", path.display()),
-                )?;
-            }
-        }
-        self.keys.begin_rotation(new.clone());
-        // A second pass catches a record a session of this process sealed
-        // with the old key while the first pass ran.
-        let mut rotated = 0;
-        for _pass in 0..2 {
-            let this_pass = self.rotate_pass(&old, &new)?;
-            rotated += this_pass;
-            if this_pass == 0 {
-                break;
-            }
-        }
-        self.keys.finish_rotation();
-        tracing::info!(directory = %self.directory.display(), rotated, key_id = %new.id_hex(), "store key rotated");
-        Ok(rotated)
-    }
-
-    /// Re-encrypts, each under its lock, the records not yet under `new`.
-    fn rotate_pass(&self, old: &StoreKey, new: &StoreKey) -> Result<u32, StoreError> {
-        let mut rotated = 0;
-        for (binding, path) in self.record_files()? {
-            let location = format!("{} (key rotation)", path.display());
-            let _lock = lock_file(&self.locks.path_for(&binding), ADMIN_LOCK_TIMEOUT, &location)?;
-            let Some(bytes) = read_record(&path)? else {
-                continue; // deleted meanwhile
-            };
-            if envelope::key_id(&bytes) == Some(new.id()) {
-                continue; // already rotated, or saved under the new key meanwhile
-            }
-            let record = envelope::open(old, &binding, &bytes, &location)?;
-            let sealed = envelope::seal(new, &binding, &record)?;
-            write_atomically(&path, &sealed, &location)?;
-            rotated += 1;
-        }
-        Ok(rotated)
+        &self.sealed.medium().directory
     }
 }
 
 impl std::fmt::Debug for EncryptedFileStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EncryptedFileStore")
-            .field("directory", &self.directory)
+            .field("directory", &self.directory())
             .field("key_id", &self.key_id())
             .finish()
     }
 }
 
-fn location(path: &Path, account: &str) -> String {
-    format!("the record file {} (account `{account}`)", path.display())
-}
-
 impl TokenStore for EncryptedFileStore {
     fn load(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
-        let binding = AccountBinding::of(&key);
-        let path = self.record_path(&binding);
-        let Some(bytes) = read_record(&path)? else {
-            return Ok(None);
-        };
-        let store_key = self.keys.for_record(envelope::key_id(&bytes));
-        let mut record = envelope::open(&store_key, &binding, &bytes, &location(&path, &key))?;
-        Ok(Some(std::mem::take(&mut *record)))
+        self.sealed.load(&key)
     }
 
     fn save(&self, key: String, record: Vec<u8>) -> Result<(), StoreError> {
-        let record = Zeroizing::new(record);
-        let binding = AccountBinding::of(&key);
-        let path = self.record_path(&binding);
-        let sealed = envelope::seal(&self.keys.current(), &binding, &record)?;
-        write_atomically(&path, &sealed, &location(&path, &key))
+        self.sealed.save(&key, record)
     }
 
     fn delete(&self, key: String) -> Result<(), StoreError> {
-        let path = self.record_path(&AccountBinding::of(&key));
-        match fs::remove_file(&path) {
+        self.sealed.delete(&key)
+    }
+
+    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
+        self.sealed.lock(&key, timeout_ms)
+    }
+
+    fn unlock(&self, key: String) -> Result<(), StoreError> {
+        self.sealed.unlock(&key)
+    }
+}
+
+/// The medium of the file store: one sealed record file per account in a
+/// private directory, named after the account's binding.
+pub(crate) struct RecordFiles {
+    directory: PathBuf,
+}
+
+impl RecordFiles {
+    /// The files in `directory`, created 0700 if missing; temporary files a
+    /// crash left there more than a minute ago are removed.
+    fn open(directory: PathBuf) -> Result<Self, StoreError> {
+        create_private_dir(&directory)?;
+        remove_stale_temp_files(&directory);
+        Ok(RecordFiles { directory })
+    }
+
+    fn path_of(&self, binding: &AccountBinding) -> PathBuf {
+        self.directory.join(format!("{}.{RECORD_EXTENSION}", binding.to_hex()))
+    }
+}
+
+impl Medium for RecordFiles {
+    fn read(&self, slot: &Slot) -> Result<Option<Vec<u8>>, StoreError> {
+        read_record(&self.path_of(&slot.binding))
+    }
+
+    fn write(&self, slot: &Slot, sealed: &[u8], _record: &[u8]) -> Result<(), StoreError> {
+        write_atomically(&self.path_of(&slot.binding), sealed, &self.describe(slot))
+    }
+
+    fn reseal(&self, slot: &Slot, sealed: &[u8]) -> Result<(), StoreError> {
+        write_atomically(&self.path_of(&slot.binding), sealed, &self.describe(slot))
+    }
+
+    fn delete(&self, slot: &Slot) -> Result<(), StoreError> {
+        match fs::remove_file(self.path_of(&slot.binding)) {
             Ok(()) => sync_dir(&self.directory).map_err(|e| StoreError::Io {
-                message: format!(
-                    "deleted {} but could not sync its directory: {e}",
-                    location(&path, &key)
-                ),
+                detail: format!("deleted {} but could not sync its directory: {e}", self.describe(slot)),
             }),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::Io {
-                message: format!("could not delete {}: {e}", location(&path, &key)),
+                detail: format!("could not delete {}: {e}", self.describe(slot)),
             }),
         }
     }
 
-    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), StoreError> {
-        self.locks.lock(&key, timeout_ms)
+    /// Every record file, by the binding its name encodes, sorted.
+    fn slots(&self) -> Result<Vec<Slot>, StoreError> {
+        let entries = fs::read_dir(&self.directory).map_err(|e| StoreError::Io {
+            detail: format!("could not list the store directory {}: {e}", self.directory.display()),
+        })?;
+        let mut bindings: Vec<AccountBinding> = entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().and_then(|e| e.to_str()) == Some(RECORD_EXTENSION))
+            .filter_map(|path| {
+                path.file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(AccountBinding::from_hex)
+            })
+            .collect();
+        bindings.sort_by_key(AccountBinding::to_hex);
+        Ok(bindings.into_iter().map(Slot::of_binding).collect())
     }
 
-    fn unlock(&self, key: String) -> Result<(), StoreError> {
-        self.locks.unlock(&key)
+    fn passphrase_salt(&self) -> Result<[u8; PASSPHRASE_SALT_LEN], StoreError> {
+        load_or_create_salt(&self.directory)
+    }
+
+    fn describe(&self, slot: &Slot) -> String {
+        let path = self.path_of(&slot.binding);
+        match &slot.account {
+            Some(account) => format!("the record file {} (account `{account}`)", path.display()),
+            None => format!("the record file {}", path.display()),
+        }
+    }
+
+    fn place(&self) -> &Path {
+        &self.directory
     }
 }
 
@@ -339,43 +299,8 @@ fn read_record(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(StoreError::Io {
-            message: format!("could not read the record file {}: {e}", path.display()),
+            detail: format!("could not read the record file {}: {e}", path.display()),
         }),
-    }
-}
-
-/// Creates `directory` (and missing parents) with mode 0700. An existing
-/// directory keeps its mode.
-pub(crate) fn create_private_dir(directory: &Path) -> Result<(), StoreError> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(directory).map_err(|e| StoreError::Io {
-        message: format!("could not create the store directory {}: {e}", directory.display()),
-    })
-}
-
-/// Creates a new file only its owner can read (0600); fails if it exists.
-pub(crate) fn create_private_file(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
-}
-
-/// Makes a rename or removal in `directory` durable.
-pub(crate) fn sync_dir(directory: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(directory)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        // Windows cannot open a directory as a file; NTFS journals renames.
-        let _ = directory;
-        Ok(())
     }
 }
 
@@ -407,12 +332,12 @@ fn write_atomically(target: &Path, bytes: &[u8], what: &str) -> Result<(), Store
     if let Err(e) = written {
         let _ = fs::remove_file(&temp);
         return Err(StoreError::Io {
-            message: format!("could not write {what} (through {}): {e}", temp.display()),
+            detail: format!("could not write {what} (through {}): {e}", temp.display()),
         });
     }
     let directory = target.parent().unwrap_or(Path::new("."));
     sync_dir(directory).map_err(|e| StoreError::Io {
-        message: format!("wrote {what} but could not sync its directory: {e}"),
+        detail: format!("wrote {what} but could not sync its directory: {e}"),
     })
 }
 
@@ -465,10 +390,10 @@ fn load_or_create_salt(directory: &Path) -> Result<[u8; PASSPHRASE_SALT_LEN], St
         });
     let _ = fs::remove_file(&temp);
     created.map_err(|e| StoreError::Io {
-        message: format!("could not create the salt file {}: {e}", path.display()),
+        detail: format!("could not create the salt file {}: {e}", path.display()),
     })?;
     read_salt(&path)?.ok_or_else(|| StoreError::Io {
-        message: format!("the salt file {} vanished while the store opened", path.display()),
+        detail: format!("the salt file {} vanished while the store opened", path.display()),
     })
 }
 
@@ -477,7 +402,7 @@ fn read_salt(path: &Path) -> Result<Option<[u8; PASSPHRASE_SALT_LEN]>, StoreErro
         return Ok(None);
     };
     bytes.as_slice().try_into().map(Some).map_err(|_| StoreError::Corrupt {
-        message: format!(
+        detail: format!(
             "the salt file {} is {} bytes, expected {PASSPHRASE_SALT_LEN}; without it the passphrase cannot open this store's records (restore it from a backup)",
             path.display(),
             bytes.len()
@@ -487,9 +412,12 @@ fn read_salt(path: &Path) -> Result<Option<[u8; PASSPHRASE_SALT_LEN]>, StoreErro
 
 #[cfg(test)]
 mod tests {
+    use std::fs::File;
+
     use super::*;
     use crate::store::key_lock::testing::TempDir;
     use crate::store::record;
+    use crate::store::sealed::contract::{self, sealed_store_contract};
     use crate::token_set::TokenSet;
 
     const ACCESS: &str = "at_FILE_STORE_SECRET_0123456789";
@@ -505,11 +433,7 @@ mod tests {
     }
 
     fn record_file(store: &EncryptedFileStore, account: &str) -> PathBuf {
-        store.record_path(&AccountBinding::of(account))
-    }
-
-    fn load_error(store: &EncryptedFileStore, account: &str) -> StoreError {
-        store.load(account.into()).expect_err("load fails")
+        store.sealed.medium().path_of(&AccountBinding::of(account))
     }
 
     #[test]
@@ -575,179 +499,18 @@ mod tests {
     }
 
     #[test]
-    fn a_wrong_key_is_reported_naming_the_file_and_the_record_is_kept() {
-        let dir = TempDir::new("file-store");
-        let writer = open(&dir.0, 1);
-        writer.save("user-1".into(), record_bytes(1)).expect("save");
-        let path = record_file(&writer, "user-1");
-        let before = fs::read(&path).expect("read");
-        let reader = open(&dir.0, 2);
-        let e = load_error(&reader, "user-1");
-        assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
-        let text = e.to_string();
-        assert!(text.contains(&path.display().to_string()), "{text}");
-        assert!(
-            text.contains(&writer.key_id()) && text.contains(&reader.key_id()),
-            "{text}"
-        );
-        assert!(text.contains("user-1"), "{text}");
-        assert_eq!(fs::read(&path).expect("still there"), before);
-    }
-
-    #[test]
-    fn damaged_records_are_corrupt_named_and_never_deleted() {
-        let dir = TempDir::new("file-store");
-        let store = open(&dir.0, 1);
-        let path = record_file(&store, "user-1");
-        let sealed = || {
-            store.save("user-1".into(), record_bytes(1)).expect("save");
-            fs::read(&path).expect("read")
-        };
-        let cases: Vec<(&str, Vec<u8>)> = vec![
-            ("is truncated", sealed()[..20].to_vec()),
-            ("failed authentication", {
-                let mut bytes = sealed();
-                let last = bytes.len() - 30;
-                bytes[last] ^= 0x40;
-                bytes
-            }),
-            ("not a tokenkeep record", b"this is not a record at all".to_vec()),
-            ("not a tokenkeep record", record_bytes(1)),
-        ];
-        for (expected, bytes) in cases {
-            fs::write(&path, &bytes).expect("damage");
-            let e = load_error(&store, "user-1");
-            assert!(matches!(e, StoreError::Corrupt { .. }), "{expected}: {e:?}");
-            assert!(e.to_string().contains(expected), "{expected}: {e}");
-            assert!(e.to_string().contains(&path.display().to_string()), "{e}");
-            assert!(!e.to_string().contains(ACCESS));
-            assert_eq!(
-                fs::read(&path).expect("kept"),
-                bytes,
-                "{expected}: the record was left untouched"
-            );
-        }
-    }
-
-    #[test]
-    fn a_record_copied_to_another_accounts_name_does_not_open() {
-        let dir = TempDir::new("file-store");
-        let store = open(&dir.0, 1);
-        store.save("alice".into(), record_bytes(1)).expect("save");
-        fs::copy(record_file(&store, "alice"), record_file(&store, "mallory")).expect("copy");
-        let e = load_error(&store, "mallory");
-        assert!(
-            matches!(&e, StoreError::Corrupt { message } if message.contains("failed authentication") && message.contains("mallory")),
-            "{e:?}"
-        );
-    }
-
-    #[test]
-    fn a_passphrase_store_reopens_with_its_passphrase_only() {
+    fn a_passphrase_store_keeps_one_salt_file() {
         let dir = TempDir::new("file-store");
         let path = dir.0.to_string_lossy().into_owned();
-        let store = EncryptedFileStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
-        store.save("user-1".into(), record_bytes(1)).expect("save");
+        EncryptedFileStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
         let salt = fs::read(dir.join(SALT_FILE)).expect("salt");
         assert_eq!(salt.len(), PASSPHRASE_SALT_LEN);
-        drop(store);
-        let again = EncryptedFileStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
-        assert_eq!(again.load("user-1".into()).expect("load"), Some(record_bytes(1)));
+        EncryptedFileStore::open_with_passphrase(path.clone(), "battery staple".into()).expect("opens");
         assert_eq!(fs::read(dir.join(SALT_FILE)).expect("salt"), salt, "the salt is reused");
-        let other = EncryptedFileStore::open_with_passphrase(path, "battery staple".into()).expect("opens");
-        assert!(matches!(load_error(&other, "user-1"), StoreError::WrongKey { .. }));
-    }
-
-    #[test]
-    fn rotation_re_encrypts_every_record_under_the_new_key() {
-        let dir = TempDir::new("file-store");
-        let store = open(&dir.0, 1);
-        for (i, account) in ["a", "b", "c"].iter().enumerate() {
-            store.save((*account).into(), record_bytes(i as u64)).expect("save");
-        }
-        let old_id = store.key_id();
-        assert_eq!(store.rotate_key(vec![2; 32]).expect("rotate"), 3);
-        assert_ne!(store.key_id(), old_id);
-        assert_eq!(store.load("b".into()).expect("load"), Some(record_bytes(1)));
-        store.save("d".into(), record_bytes(9)).expect("save after rotation");
-        assert_eq!(
-            store.rotate_key(vec![2; 32]).expect("again"),
-            0,
-            "nothing left to rotate"
-        );
-        drop(store);
-        let reopened = open(&dir.0, 2);
-        for (i, account) in ["a", "b", "c"].iter().enumerate() {
-            assert_eq!(
-                reopened.load((*account).into()).expect("load"),
-                Some(record_bytes(i as u64))
-            );
-        }
-        let stale = open(&dir.0, 1);
-        assert!(matches!(load_error(&stale, "a"), StoreError::WrongKey { .. }));
-    }
-
-    #[test]
-    fn rotation_stops_before_changing_anything_when_a_record_does_not_open() {
-        let dir = TempDir::new("file-store");
-        let store = open(&dir.0, 1);
-        store.save("a".into(), record_bytes(1)).expect("save");
-        let foreign = open(&dir.0, 3);
-        foreign
-            .save("b".into(), record_bytes(2))
-            .expect("save under another key");
-        let before: Vec<_> = ["a", "b"]
-            .iter()
-            .map(|a| fs::read(record_file(&store, a)).expect("read"))
-            .collect();
-        let e = store.rotate_key(vec![2; 32]).expect_err("b does not open");
-        assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
         assert!(
-            e.to_string().contains(&record_file(&store, "b").display().to_string()),
-            "{e}"
+            EncryptedFileStore::open(path, vec![1; 31]).is_err(),
+            "a key is 32 bytes"
         );
-        let after: Vec<_> = ["a", "b"]
-            .iter()
-            .map(|a| fs::read(record_file(&store, a)).expect("read"))
-            .collect();
-        assert_eq!(before, after, "nothing was rewritten");
-        assert_eq!(
-            store.load("a".into()).expect("still the old key"),
-            Some(record_bytes(1))
-        );
-    }
-
-    #[test]
-    fn a_passphrase_can_be_rotated() {
-        let dir = TempDir::new("file-store");
-        let path = dir.0.to_string_lossy().into_owned();
-        let store = EncryptedFileStore::open_with_passphrase(path.clone(), "old pass".into()).expect("opens");
-        store.save("a".into(), record_bytes(1)).expect("save");
-        assert_eq!(store.rotate_passphrase("new pass".into()).expect("rotate"), 1);
-        let reopened = EncryptedFileStore::open_with_passphrase(path, "new pass".into()).expect("opens");
-        assert_eq!(reopened.load("a".into()).expect("load"), Some(record_bytes(1)));
-    }
-
-    #[test]
-    fn the_lock_excludes_another_handle_and_a_dropped_store_releases_it() {
-        let dir = TempDir::new("file-store");
-        let first = open(&dir.0, 1);
-        let second = open(&dir.0, 1);
-        first.lock("user-1".into(), 1_000).expect("lock");
-        let e = second.lock("user-1".into(), 30).expect_err("held");
-        assert!(
-            matches!(&e, StoreError::LockTimeout { message } if message.contains("user-1")),
-            "{e:?}"
-        );
-        second.lock("user-2".into(), 0).expect("other accounts are free");
-        first.unlock("user-1".into()).expect("unlock");
-        second.lock("user-1".into(), 0).expect("free after unlock");
-        // A holder that goes away without unlocking (a crashed process's
-        // files are closed by the kernel) does not block anyone.
-        drop(second);
-        first
-            .lock("user-1".into(), 0)
-            .expect("released when the holder's files closed");
     }
 
     #[test]
@@ -797,14 +560,32 @@ mod tests {
         assert_eq!(names.len(), 1, "no temp file left behind");
     }
 
-    #[test]
-    fn debug_shows_the_directory_and_key_id_only() {
-        let dir = TempDir::new("file-store");
-        let store = open(&dir.0, 0xAB);
-        let text = format!("{store:?}");
-        assert!(text.contains(&store.key_id()), "{text}");
-        assert!(text.contains("file-store"), "{text}");
-        assert!(!text.contains("171, 171") && !text.contains("abab"), "{text}"); // 0xAB
-        assert!(EncryptedFileStore::open(dir.0.to_string_lossy().into_owned(), vec![1; 31]).is_err());
+    impl contract::StoreUnderTest for EncryptedFileStore {
+        type Medium = RecordFiles;
+        fn open_at(place: &Path, key_byte: u8) -> Arc<Self> {
+            open(place, key_byte)
+        }
+        fn open_at_with_passphrase(place: &Path, passphrase: &str) -> Arc<Self> {
+            let place = place.to_string_lossy().into_owned();
+            EncryptedFileStore::open_with_passphrase(place, passphrase.into()).expect("opens")
+        }
+        fn medium(&self) -> &RecordFiles {
+            self.sealed.medium()
+        }
+        fn current_key_id(&self) -> String {
+            self.key_id()
+        }
+        fn rotate_to(&self, key_byte: u8) -> Result<i64, StoreError> {
+            self.rotate_key(vec![key_byte; 32])
+        }
+        fn rotate_to_passphrase(&self, passphrase: &str) -> Result<i64, StoreError> {
+            self.rotate_passphrase(passphrase.into())
+        }
     }
+
+    sealed_store_contract!(
+        EncryptedFileStore,
+        |dir| dir.join("tokens"),
+        &AccountBinding::of("b").to_hex()
+    );
 }

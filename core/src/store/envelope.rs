@@ -116,7 +116,7 @@ pub(crate) fn seal(key: &StoreKey, binding: &AccountBinding, plaintext: &[u8]) -
     let tag = cipher(key)
         .encrypt_inout_detached(&XNonce::from(nonce), &aad, sealed[HEADER_LEN..].as_mut().into())
         .map_err(|_| StoreError::Failed {
-            message: format!("could not encrypt a record of {} bytes", plaintext.len()),
+            detail: format!("could not encrypt a record of {} bytes", plaintext.len()),
         })?;
     sealed.extend_from_slice(&tag);
     Ok(sealed)
@@ -141,7 +141,7 @@ pub(crate) fn open(
     let magic_len = bytes.len().min(MAGIC.len());
     if bytes[..magic_len] != MAGIC[..magic_len] {
         return Err(StoreError::Corrupt {
-            message: format!(
+            detail: format!(
                 "{location} is not a tokenkeep record ({} bytes without the TKEY signature); it was left untouched",
                 bytes.len()
             ),
@@ -150,7 +150,7 @@ pub(crate) fn open(
     if let Some(&version) = bytes.get(MAGIC.len()) {
         if version != FORMAT_VERSION {
             return Err(StoreError::Corrupt {
-                message: format!(
+                detail: format!(
                     "{location} has record format version {version}, this tokenkeep reads version {FORMAT_VERSION} (written by a newer tokenkeep, or damaged); it was left untouched"
                 ),
             });
@@ -158,7 +158,7 @@ pub(crate) fn open(
     }
     if bytes.len() < MIN_LEN {
         return Err(StoreError::Corrupt {
-            message: format!(
+            detail: format!(
                 "{location} is truncated ({} bytes, a record needs at least {MIN_LEN}); it was left untouched",
                 bytes.len()
             ),
@@ -167,7 +167,7 @@ pub(crate) fn open(
     let record_key_id = &bytes[KEY_ID_AT..NONCE_AT];
     if record_key_id != key.id() {
         return Err(StoreError::WrongKey {
-            message: format!(
+            detail: format!(
                 "{location} was encrypted with key id {}, this store's key is {}; open the store with the key it was written with",
                 hex(record_key_id),
                 key.id_hex()
@@ -182,7 +182,7 @@ pub(crate) fn open(
     cipher(key)
         .decrypt_inout_detached(&nonce, &aad, plaintext.as_mut_slice().into(), &tag)
         .map_err(|_| StoreError::Corrupt {
-            message: format!(
+            detail: format!(
                 "{location} failed authentication: modified, corrupted or bound to another account (key id {}); it was left untouched",
                 key.id_hex()
             ),
@@ -192,7 +192,7 @@ pub(crate) fn open(
 
 fn corrupt_header(location: &str) -> StoreError {
     StoreError::Corrupt {
-        message: format!("{location} has an unreadable header; it was left untouched"),
+        detail: format!("{location} has an unreadable header; it was left untouched"),
     }
 }
 
@@ -206,7 +206,7 @@ mod tests {
         StoreKey::from_bytes(&[byte; 32]).expect("key")
     }
 
-    fn message(e: &StoreError) -> String {
+    fn detail(e: &StoreError) -> String {
         e.to_string()
     }
 
@@ -229,7 +229,7 @@ mod tests {
         let sealed = seal(&key(1), &AccountBinding::of("user-1"), RECORD).expect("seal");
         let e = open(&key(1), &AccountBinding::of("user-2"), &sealed, "record X").expect_err("bound");
         assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
-        assert!(message(&e).contains("record X failed authentication"), "{e}");
+        assert!(detail(&e).contains("record X failed authentication"), "{e}");
     }
 
     #[test]
@@ -238,7 +238,7 @@ mod tests {
         let sealed = seal(&key(1), &binding, RECORD).expect("seal");
         let e = open(&key(2), &binding, &sealed, "record X").expect_err("wrong key");
         assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
-        let text = message(&e);
+        let text = detail(&e);
         assert!(
             text.contains(&key(1).id_hex()) && text.contains(&key(2).id_hex()),
             "{text}"
@@ -259,8 +259,8 @@ mod tests {
                 5..13 => "encrypted with key id",
                 _ => "failed authentication",
             };
-            assert!(message(&e).contains(expected), "byte {i}: {e}");
-            assert!(!message(&e).contains("SECRET"));
+            assert!(detail(&e).contains(expected), "byte {i}: {e}");
+            assert!(!detail(&e).contains("SECRET"));
         }
     }
 
@@ -271,14 +271,14 @@ mod tests {
         for len in [0, 3, 5, 20, MIN_LEN - 1] {
             let e = open(&key(1), &binding, &sealed[..len], "r").expect_err("short");
             assert!(matches!(e, StoreError::Corrupt { .. }));
-            assert!(message(&e).contains("is truncated"), "{len}: {e}");
+            assert!(detail(&e).contains("is truncated"), "{len}: {e}");
         }
         let e = open(&key(1), &binding, &sealed[..MIN_LEN], "r").expect_err("cut");
-        assert!(message(&e).contains("failed authentication"), "{e}");
+        assert!(detail(&e).contains("failed authentication"), "{e}");
         let e = open(&key(1), &binding, b"{\"access_token\":\"x\"}", "r").expect_err("json");
-        assert!(message(&e).contains("not a tokenkeep record"), "{e}");
+        assert!(detail(&e).contains("not a tokenkeep record"), "{e}");
         let e = open(&key(1), &binding, b"TK", "r").expect_err("prefix");
-        assert!(message(&e).contains("truncated"), "{e}");
+        assert!(detail(&e).contains("truncated"), "{e}");
     }
 
     #[test]

@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::envelope::AccountBinding;
-use super::StoreError;
+use super::{lock_wait, StoreError};
 
 /// The first pause between attempts to take a lock.
 const FIRST_PAUSE: Duration = Duration::from_millis(1);
@@ -79,10 +79,10 @@ impl KeyLocks {
         self.directory.join(format!("{}.lock", binding.to_hex()))
     }
 
-    /// Takes the lock on `key`, waiting at most `timeout_ms`.
-    pub(crate) fn lock(&self, key: &str, timeout_ms: u64) -> Result<(), StoreError> {
+    /// Takes the lock on `key`, waiting at most `timeout_ms` (negative: no wait).
+    pub(crate) fn lock(&self, key: &str, timeout_ms: i64) -> Result<(), StoreError> {
         let path = self.path_for(&AccountBinding::of(key));
-        let file = lock_file(&path, Duration::from_millis(timeout_ms), &format!("key `{key}`"))?;
+        let file = lock_file(&path, lock_wait(timeout_ms), &format!("key `{key}`"))?;
         self.held.lock().insert(key.to_owned(), file);
         Ok(())
     }
@@ -95,7 +95,7 @@ impl KeyLocks {
         // Closing the file would release the lock too; unlocking first
         // surfaces an error instead of ignoring it.
         file.unlock().map_err(|e| StoreError::Io {
-            message: format!(
+            detail: format!(
                 "could not release the lock on key `{key}` ({}): {e}",
                 self.path_for(&AccountBinding::of(key)).display()
             ),
@@ -108,7 +108,7 @@ impl KeyLocks {
 /// unlocked or dropped. `what` names the lock in errors ("key `user-1`").
 pub(crate) fn lock_file(path: &Path, timeout: Duration, what: &str) -> Result<File, StoreError> {
     let file = open_lock_file(path).map_err(|e| StoreError::Io {
-        message: format!("could not open the lock file {} for {what}: {e}", path.display()),
+        detail: format!("could not open the lock file {} for {what}: {e}", path.display()),
     })?;
     let started = Instant::now();
     let deadline = started + timeout;
@@ -119,7 +119,7 @@ pub(crate) fn lock_file(path: &Path, timeout: Duration, what: &str) -> Result<Fi
             Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => {
                 return Err(StoreError::Io {
-                    message: format!(
+                    detail: format!(
                         "could not lock {} for {what} (does this file system support file locks?): {e}",
                         path.display()
                     ),
@@ -129,7 +129,7 @@ pub(crate) fn lock_file(path: &Path, timeout: Duration, what: &str) -> Result<Fi
         let now = Instant::now();
         if now >= deadline {
             return Err(StoreError::LockTimeout {
-                message: format!(
+                detail: format!(
                     "waited {} ms for the lock on {what} ({}); another process or session holds it",
                     started.elapsed().as_millis(),
                     path.display()
@@ -199,7 +199,7 @@ mod tests {
         let e = second.lock("user-1", 50).expect_err("held");
         assert!(started.elapsed() >= Duration::from_millis(50));
         assert!(
-            matches!(&e, StoreError::LockTimeout { message } if message.contains("user-1") && message.contains("waited")),
+            matches!(&e, StoreError::LockTimeout { detail } if detail.contains("user-1") && detail.contains("waited")),
             "{e:?}"
         );
         let e = first.lock("user-1", 10).expect_err("not reentrant");

@@ -13,12 +13,12 @@
 //! own: parent and child no longer share records, so nothing is lost.)
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 use zeroize::Zeroizing;
 
-use super::{StoreError, TokenStore};
+use super::{lock_wait, StoreError, TokenStore};
 use crate::per_process::current_pid;
 
 /// An in-memory [`TokenStore`].
@@ -50,14 +50,18 @@ impl MemoryStore {
 impl MemoryStore {
     /// Takes the lock on `key` for process `pid`, waiting at most
     /// `timeout_ms` for a holder in the same process.
-    fn lock_as(&self, pid: u32, key: String, timeout_ms: u64) -> Result<(), StoreError> {
-        let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+    fn lock_as(&self, pid: u32, key: String, timeout_ms: i64) -> Result<(), StoreError> {
+        let timeout = lock_wait(timeout_ms);
+        let deadline = Instant::now() + timeout;
         let held_here = |locked: &HashMap<String, u32>| locked.get(&key) == Some(&pid);
         let mut locked = self.locked.lock();
         while held_here(&locked) {
             if self.released.wait_until(&mut locked, deadline).timed_out() && held_here(&locked) {
                 return Err(StoreError::LockTimeout {
-                    message: format!("waited {timeout_ms} ms for the lock on key `{key}` in the memory store"),
+                    detail: format!(
+                        "waited {} ms for the lock on key `{key}` in the memory store",
+                        timeout.as_millis()
+                    ),
                 });
             }
         }
@@ -88,7 +92,7 @@ impl TokenStore for MemoryStore {
         Ok(())
     }
 
-    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), StoreError> {
+    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
         self.lock_as(current_pid(), key, timeout_ms)
     }
 

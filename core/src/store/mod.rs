@@ -37,18 +37,23 @@
 //! across processes and released by the kernel when a holder dies; both
 //! report a wrong key as `WrongKey` and damage as `Corrupt`, naming the
 //! file or row, and never delete what they could not read; both can
-//! re-encrypt everything under a new key (`rotate_key`). The modules
-//! `envelope`, `key_lock` and `store_key` hold the shared parts.
+//! re-encrypt everything under a new key (`rotate_key`). That is one piece
+//! of code, `sealed` (a `SealedStore` over a `Medium`: the files of a
+//! directory, the rows of a database), built on `envelope`, `key_lock`,
+//! `store_key` and `private_files`; each store module is only its medium.
 
 mod encrypted_file;
 pub(crate) mod envelope;
 mod key_lock;
 mod memory;
+mod private_files;
 pub(crate) mod record;
+mod sealed;
 mod sqlite;
 pub(crate) mod store_key;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use encrypted_file::EncryptedFileStore;
 pub use memory::MemoryStore;
@@ -57,39 +62,39 @@ pub use store_key::{
     StoreKey, PASSPHRASE_ITERATIONS, PASSPHRASE_MEMORY_KIB, PASSPHRASE_PARALLELISM, PASSPHRASE_SALT_LEN, STORE_KEY_LEN,
 };
 
-/// A store's failure. The variant says which kind; the message says what
+/// A store's failure. The variant says which kind; the detail says what
 /// and where (a path, a key), never the record's content.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum StoreError {
     /// Reading or writing the storage medium failed (permissions, disk full, …).
-    #[error("{message}")]
+    #[error("{detail}")]
     Io {
         /// What failed, and where.
-        message: String,
+        detail: String,
     },
     /// The record was encrypted under another key than the one given.
-    #[error("{message}")]
+    #[error("{detail}")]
     WrongKey {
         /// Which record, and which key ids.
-        message: String,
+        detail: String,
     },
     /// The record is truncated, tampered with or otherwise unreadable.
-    #[error("{message}")]
+    #[error("{detail}")]
     Corrupt {
         /// Which record, and what is wrong with it.
-        message: String,
+        detail: String,
     },
     /// The lock on a key was not obtained in time (another process holds it).
-    #[error("{message}")]
+    #[error("{detail}")]
     LockTimeout {
         /// Which key, and how long it waited.
-        message: String,
+        detail: String,
     },
     /// Any other failure (for example raised by a store written in another language).
-    #[error("{message}")]
+    #[error("{detail}")]
     Failed {
         /// What failed.
-        message: String,
+        detail: String,
     },
 }
 
@@ -124,7 +129,7 @@ pub enum StorageErrorKind {
 impl From<uniffi::UnexpectedUniFFICallbackError> for StoreError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         StoreError::Failed {
-            message: format!("the store implementation raised an error: {}", e.reason),
+            detail: format!("the store implementation raised an error: {}", e.reason),
         }
     }
 }
@@ -140,12 +145,18 @@ pub trait TokenStore: Send + Sync {
     /// Removes the record under `key`; removing a missing record is not an error.
     fn delete(&self, key: String) -> Result<(), StoreError>;
     /// Takes the exclusive lock on `key`, waiting at most `timeout_ms`
-    /// (then `StoreError::LockTimeout`). Exclusive across every process that
+    /// (then `StoreError::LockTimeout`; a negative wait is no wait). Exclusive across every process that
     /// shares this store; a store private to one process may make it an
     /// in-process lock or do nothing. A holder that dies must not block others.
-    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), StoreError>;
+    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError>;
     /// Releases the lock taken with `lock`.
     fn unlock(&self, key: String) -> Result<(), StoreError>;
+}
+
+/// The wait a `TokenStore::lock` call's `timeout_ms` asks for: a negative
+/// one is no wait.
+pub(crate) fn lock_wait(timeout_ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0))
 }
 
 /// A new, empty in-memory store (what a session uses when given none).

@@ -18,14 +18,36 @@
 //! a record from a *newer* schema is refused with a clear error rather than
 //! misread. `generation` increases with every write, so a writer can tell
 //! that the record changed since it read it. A record that cannot be read is
-//! a storage error that names the key and never quotes the bytes.
+//! a [`RecordError`] that names the key and never quotes the bytes; the
+//! session turns it into a storage error (or, for a record it could not
+//! encode, an internal one).
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::error::Error;
 use crate::store::StorageErrorKind;
 use crate::token_set::TokenSet;
+
+/// Why a record could not be encoded or decoded. The detail names the key,
+/// never the record's content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RecordError {
+    /// The stored bytes are not a record this tokenkeep can read, or were
+    /// written by a newer one (`kind` says which); the record was left as it is.
+    #[error("{detail}")]
+    Unreadable {
+        /// `Corrupt` for damage, `Other` for a newer schema.
+        kind: StorageErrorKind,
+        /// Which key, and what is wrong.
+        detail: String,
+    },
+    /// The tokens could not be encoded: a bug in tokenkeep.
+    #[error("{detail}")]
+    Unencodable {
+        /// What failed.
+        detail: String,
+    },
+}
 
 /// The schema this tokenkeep writes.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -72,7 +94,7 @@ pub(crate) struct Record {
 
 /// Encodes `tokens` as generation `generation`.
 #[cfg(test)]
-pub(crate) fn encode(tokens: &TokenSet, generation: u64, saved_at_ms: i64) -> Result<Zeroizing<Vec<u8>>, Error> {
+pub(crate) fn encode(tokens: &TokenSet, generation: u64, saved_at_ms: i64) -> Result<Zeroizing<Vec<u8>>, RecordError> {
     encode_with_marker(tokens, generation, saved_at_ms, None)
 }
 
@@ -82,7 +104,7 @@ pub(crate) fn encode_with_marker(
     generation: u64,
     saved_at_ms: i64,
     refresh_in_flight: Option<&RefreshMarker>,
-) -> Result<Zeroizing<Vec<u8>>, Error> {
+) -> Result<Zeroizing<Vec<u8>>, RecordError> {
     let record = RecordV1 {
         schema_version: SCHEMA_VERSION,
         generation,
@@ -92,33 +114,35 @@ pub(crate) fn encode_with_marker(
     };
     serde_json::to_vec(&record)
         .map(Zeroizing::new)
-        .map_err(|e| Error::internal(format!("could not encode the token record: {e}")))
+        .map_err(|e| RecordError::Unencodable {
+            detail: format!("could not encode the token record: {e}"),
+        })
 }
 
 /// Decodes the record stored under `key`.
-pub(crate) fn decode(bytes: &[u8], key: &str) -> Result<Record, Error> {
+pub(crate) fn decode(bytes: &[u8], key: &str) -> Result<Record, RecordError> {
     let version: VersionOnly = serde_json::from_slice(bytes).map_err(|e| {
-        Error::storage(StorageErrorKind::Corrupt, format!(
+        RecordError::Unreadable { kind: StorageErrorKind::Corrupt, detail: format!(
             "the stored record for key `{key}` is corrupt ({} bytes, not a tokenkeep record: {} at line {} column {}); it was left untouched",
             bytes.len(),
             if e.is_eof() { "it ends early" } else { "unreadable JSON" },
             e.line(),
             e.column()
-        ))
+        ) }
     })?;
     if version.schema_version > SCHEMA_VERSION {
-        return Err(Error::storage(StorageErrorKind::Other, format!(
+        return Err(RecordError::Unreadable { kind: StorageErrorKind::Other, detail: format!(
             "the stored record for key `{key}` has schema version {}, written by a newer tokenkeep (this one reads up to {SCHEMA_VERSION}); upgrade tokenkeep",
             version.schema_version
-        )));
+        ) });
     }
     let record: RecordV1 = serde_json::from_slice(bytes).map_err(|e| {
-        Error::storage(StorageErrorKind::Corrupt, format!(
+        RecordError::Unreadable { kind: StorageErrorKind::Corrupt, detail: format!(
             "the stored record for key `{key}` is corrupt (schema {} but a field is missing or of the wrong type at line {} column {}); it was left untouched",
             version.schema_version,
             e.line(),
             e.column()
-        ))
+        ) }
     })?;
     Ok(Record {
         generation: record.generation,
@@ -214,7 +238,7 @@ mod tests {
             .err()
             .expect("corrupt");
         assert!(
-            matches!(&e, Error::Storage { detail, .. } if detail.contains("user-1") && detail.contains("corrupt")),
+            matches!(&e, RecordError::Unreadable { kind: StorageErrorKind::Corrupt, detail } if detail.contains("user-1") && detail.contains("corrupt")),
             "{e:?}"
         );
         let e = decode(br#"{"schema_version":9}"#, "user-1").err().expect("future");

@@ -57,6 +57,9 @@
 //! the database, while per-account locks keep accounts independent. And the
 //! kernel releases a lock file's lock when its holder dies.
 //!
+//! Sealing, keys, locks and rotation are shared with the file store (see
+//! `sealed.rs`); this module is only the database.
+//!
 //! Files: the database (0600, with its `-wal` and `-shm` files, which SQLite
 //! creates with the database's mode) and the lock directory (0700).
 //!
@@ -87,11 +90,10 @@ use rand::RngCore;
 use rusqlite::{named_params, params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 use zeroize::Zeroizing;
 
-use super::encrypted_file::{create_private_dir, create_private_file, ADMIN_LOCK_TIMEOUT};
-use super::envelope::{self, AccountBinding};
-use super::key_lock::{lock_file, KeyLocks};
+use super::private_files::{create_private_dir, create_private_file, sync_dir};
 use super::record;
-use super::store_key::{KeyRing, StoreKey, PASSPHRASE_SALT_LEN};
+use super::sealed::{Medium, SealedStore, Slot};
+use super::store_key::{StoreKey, PASSPHRASE_SALT_LEN};
 use super::{StoreError, TokenStore};
 
 /// The database layout this tokenkeep writes (`store_meta.format_version`).
@@ -134,10 +136,7 @@ const UNUSED_SINCE: &str = "updated_at_ms < :at";
 /// [`as_token_store`](SqliteStore::as_token_store).
 #[derive(uniffi::Object)]
 pub struct SqliteStore {
-    db: Connections,
-    keys: KeyRing,
-    locks: KeyLocks,
-    rotation: Mutex<()>,
+    sealed: SealedStore<Connections>,
 }
 
 #[uniffi::export]
@@ -157,26 +156,27 @@ impl SqliteStore {
     pub fn open_with_passphrase(path: String, passphrase: String) -> Result<Arc<Self>, StoreError> {
         let passphrase = Zeroizing::new(passphrase);
         let db = Connections::open(PathBuf::from(path))?;
-        let key = StoreKey::from_passphrase(&passphrase, &db.passphrase_salt()?)?;
-        Self::with_connections(db, key).map(Arc::new)
+        let locks = db.locks_directory()?;
+        let sealed = SealedStore::with_passphrase(db, &passphrase, locks)?;
+        Ok(Arc::new(SqliteStore { sealed }))
     }
 
     /// Every account id with a record, sorted.
     pub fn accounts(&self) -> Result<Vec<String>, StoreError> {
-        self.db.accounts()
+        self.sealed.medium().accounts()
     }
 
     /// Deletes the records whose refresh token expired at or before
     /// `now_unix_ms` (those sessions can only sign in again); returns how
     /// many. Records without a refresh token expiry, and records whose lock
     /// a session holds right now, are kept.
-    pub fn purge_refresh_expired(&self, now_unix_ms: i64) -> Result<u32, StoreError> {
+    pub fn purge_refresh_expired(&self, now_unix_ms: i64) -> Result<i64, StoreError> {
         self.purge(REFRESH_EXPIRED, now_unix_ms)
     }
 
     /// Deletes the records not written since `unix_ms` (wall clock); returns
     /// how many. Records whose lock a session holds right now are kept.
-    pub fn purge_unused_since(&self, unix_ms: i64) -> Result<u32, StoreError> {
+    pub fn purge_unused_since(&self, unix_ms: i64) -> Result<i64, StoreError> {
         self.purge(UNUSED_SINCE, unix_ms)
     }
 
@@ -187,20 +187,19 @@ impl SqliteStore {
     /// (this store reads both): call it again with the same key to finish.
     /// Rotate while no other process uses the database, then open it
     /// everywhere with the new key.
-    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<u32, StoreError> {
-        self.rotate(StoreKey::from_bytes(&Zeroizing::new(new_key))?)
+    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<i64, StoreError> {
+        self.sealed.rotate_key(new_key)
     }
 
     /// Like [`SqliteStore::rotate_key`], to a key derived from
     /// `new_passphrase` with this database's salt.
-    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<u32, StoreError> {
-        let new_passphrase = Zeroizing::new(new_passphrase);
-        self.rotate(StoreKey::from_passphrase(&new_passphrase, &self.db.passphrase_salt()?)?)
+    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<i64, StoreError> {
+        self.sealed.rotate_passphrase(new_passphrase)
     }
 
     /// The id of the key records are written with (16 hex digits, safe to log).
     pub fn key_id(&self) -> String {
-        self.keys.current().id_hex()
+        self.sealed.key_id()
     }
 
     /// This store as a [`TokenStore`], for `TokenKeeperBuilder.store(...)`.
@@ -212,35 +211,23 @@ impl SqliteStore {
 impl SqliteStore {
     /// Opens the database at `path` with `key`.
     pub fn open_with_key(path: PathBuf, key: StoreKey) -> Result<Self, StoreError> {
-        Self::with_connections(Connections::open(path)?, key)
-    }
-
-    fn with_connections(db: Connections, key: StoreKey) -> Result<Self, StoreError> {
-        let mut locks_dir = OsString::from(db.path.as_os_str());
-        locks_dir.push(".locks");
-        let locks_dir = PathBuf::from(locks_dir);
-        create_private_dir(&locks_dir)?;
+        let db = Connections::open(path)?;
+        let locks = db.locks_directory()?;
         Ok(SqliteStore {
-            db,
-            keys: KeyRing::new(key),
-            locks: KeyLocks::new(locks_dir),
-            rotation: Mutex::new(()),
+            sealed: SealedStore::new(db, key, locks),
         })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
-        &self.db.path
-    }
-
-    fn location(&self, account: &str) -> String {
-        format!("the record of account `{account}` in {}", self.db.path.display())
+        &self.sealed.medium().path
     }
 
     /// Deletes the rows matching `condition` (SQL with `:at`), skipping
     /// accounts whose lock is held: a session is using them right now.
-    fn purge(&self, condition: &str, at: i64) -> Result<u32, StoreError> {
-        let candidates: Vec<String> = self.db.with(
+    fn purge(&self, condition: &str, at: i64) -> Result<i64, StoreError> {
+        let db = self.sealed.medium();
+        let candidates: Vec<String> = db.with(
             || "list the records to purge".into(),
             |conn| {
                 let mut statement = conn.prepare(&format!("SELECT account FROM token_records WHERE {condition}"))?;
@@ -249,109 +236,34 @@ impl SqliteStore {
             },
         )?;
         let delete = format!("DELETE FROM token_records WHERE account = :account AND {condition}");
-        let mut purged = 0u32;
+        let mut purged = 0i64;
         for account in candidates {
-            let lock_path = self.locks.path_for(&AccountBinding::of(&account));
-            let _lock = match lock_file(&lock_path, Duration::ZERO, &format!("key `{account}`")) {
+            let slot = Slot::of(&account);
+            let _lock = match self
+                .sealed
+                .lock_slot(&slot, Duration::ZERO, &format!("key `{account}`"))
+            {
                 Ok(lock) => lock,
                 Err(StoreError::LockTimeout { .. }) => continue,
                 Err(e) => return Err(e),
             };
-            let deleted = self.db.with(
+            let deleted = db.with(
                 || format!("purge the record of account `{account}`"),
                 |conn| conn.execute(&delete, named_params! {":account": account, ":at": at}),
             )?;
-            purged += u32::from(deleted > 0);
+            purged += i64::from(deleted > 0);
         }
         if purged > 0 {
-            tracing::info!(path = %self.db.path.display(), purged, "purged token records");
+            tracing::info!(path = %db.path.display(), purged, "purged token records");
         }
         Ok(purged)
-    }
-
-    /// Re-encrypts every record under `new`: first checks that every record
-    /// opens (nothing changes if one does not), then re-encrypts each under
-    /// its lock. Records already under `new` are skipped, so a rotation that
-    /// stopped half-way (an I/O error) finishes when run again; until then
-    /// this store reads both keys.
-    fn rotate(&self, new: StoreKey) -> Result<u32, StoreError> {
-        let _one_rotation_at_a_time = self.rotation.lock();
-        let new = Arc::new(new);
-        let old = self.keys.current();
-        let mut unreadable = None;
-        self.db.with(
-            || "read the records to rotate".into(),
-            |conn| {
-                let mut statement = conn.prepare("SELECT account, record FROM token_records ORDER BY account")?;
-                let mut rows = statement.query([])?;
-                while let Some(row) = rows.next()? {
-                    let account: String = row.get(0)?;
-                    let bytes: Vec<u8> = row.get(1)?;
-                    let key = if envelope::key_id(&bytes) == Some(new.id()) {
-                        &new
-                    } else {
-                        &old
-                    };
-                    let location = format!("{} (key rotation, nothing changed)", self.location(&account));
-                    if let Err(e) = envelope::open(key, &AccountBinding::of(&account), &bytes, &location) {
-                        unreadable = Some(e);
-                        break;
-                    }
-                }
-                Ok(())
-            },
-        )?;
-        if let Some(e) = unreadable {
-            return Err(e);
-        }
-        self.keys.begin_rotation(new.clone());
-        // A second pass catches a row a session of this process sealed with
-        // the old key while the first pass ran.
-        let mut rotated = 0;
-        for _pass in 0..2 {
-            let this_pass = self.rotate_pass(&old, &new)?;
-            rotated += this_pass;
-            if this_pass == 0 {
-                break;
-            }
-        }
-        self.keys.finish_rotation();
-        tracing::info!(path = %self.db.path.display(), rotated, key_id = %new.id_hex(), "store key rotated");
-        Ok(rotated)
-    }
-
-    /// Re-encrypts, each under its account's lock, the rows not yet under `new`.
-    fn rotate_pass(&self, old: &StoreKey, new: &StoreKey) -> Result<u32, StoreError> {
-        let mut rotated = 0;
-        for account in self.db.accounts()? {
-            let binding = AccountBinding::of(&account);
-            let location = format!("{} (key rotation)", self.location(&account));
-            let _lock = lock_file(&self.locks.path_for(&binding), ADMIN_LOCK_TIMEOUT, &location)?;
-            let Some(bytes) = self.db.load(&account)? else {
-                continue; // deleted meanwhile
-            };
-            if envelope::key_id(&bytes) == Some(new.id()) {
-                continue; // already rotated, or saved under the new key meanwhile
-            }
-            let record = envelope::open(old, &binding, &bytes, &location)?;
-            let sealed = envelope::seal(new, &binding, &record)?;
-            self.db.with(
-                || format!("re-encrypt {location}"),
-                |conn| {
-                    conn.prepare_cached("UPDATE token_records SET record = ?2 WHERE account = ?1")?
-                        .execute(params![account, sealed])
-                },
-            )?;
-            rotated += 1;
-        }
-        Ok(rotated)
     }
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
-            .field("path", &self.db.path)
+            .field("path", &self.path())
             .field("key_id", &self.key_id())
             .finish()
     }
@@ -359,52 +271,23 @@ impl std::fmt::Debug for SqliteStore {
 
 impl TokenStore for SqliteStore {
     fn load(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(bytes) = self.db.load(&key)? else {
-            return Ok(None);
-        };
-        let store_key = self.keys.for_record(envelope::key_id(&bytes));
-        let mut record = envelope::open(&store_key, &AccountBinding::of(&key), &bytes, &self.location(&key))?;
-        Ok(Some(std::mem::take(&mut *record)))
+        self.sealed.load(&key)
     }
 
     fn save(&self, key: String, record: Vec<u8>) -> Result<(), StoreError> {
-        let record = Zeroizing::new(record);
-        let metadata = record::peek_metadata(&record);
-        let sealed = envelope::seal(&self.keys.current(), &AccountBinding::of(&key), &record)?;
-        let generation = metadata.map_or(0, |m| i64::try_from(m.generation).unwrap_or(i64::MAX));
-        let refresh_expires_at_ms = metadata.and_then(|m| m.refresh_token_expires_at_ms);
-        self.db.with(
-            || format!("save the record of account `{key}`"),
-            |conn| {
-                conn.prepare_cached(UPSERT)?.execute(params![
-                    key,
-                    sealed,
-                    generation,
-                    refresh_expires_at_ms,
-                    now_unix_ms()
-                ])
-            },
-        )?;
-        Ok(())
+        self.sealed.save(&key, record)
     }
 
     fn delete(&self, key: String) -> Result<(), StoreError> {
-        self.db.with(
-            || format!("delete the record of account `{key}`"),
-            |conn| {
-                conn.prepare_cached("DELETE FROM token_records WHERE account = ?1")?
-                    .execute([&key])
-            },
-        )?;
-        Ok(())
+        self.sealed.delete(&key)
     }
 
-    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), StoreError> {
-        self.locks.lock(&key, timeout_ms)
+    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
+        self.sealed.lock(&key, timeout_ms)
     }
 
     fn unlock(&self, key: String) -> Result<(), StoreError> {
-        self.locks.unlock(&key)
+        self.sealed.unlock(&key)
     }
 }
 
@@ -419,7 +302,7 @@ fn now_unix_ms() -> i64 {
 /// if another process created the store meanwhile, whose store is kept).
 fn create_database(path: &Path) -> Result<(), StoreError> {
     let io = |doing: &str, e: &dyn std::fmt::Display| StoreError::Io {
-        message: format!("could not {doing} the SQLite store {}: {e}", path.display()),
+        detail: format!("could not {doing} the SQLite store {}: {e}", path.display()),
     };
     let mut temp_name = OsString::from(path.as_os_str());
     temp_name.push(format!(".creating-{}-{:016x}", std::process::id(), OsRng.next_u64()));
@@ -444,13 +327,13 @@ fn create_database(path: &Path) -> Result<(), StoreError> {
     })();
     let _ = std::fs::remove_file(&temp);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let _ = super::encrypted_file::sync_dir(parent);
+        let _ = sync_dir(parent);
     }
     built
 }
 
 /// The database file and a small pool of connections to it.
-struct Connections {
+pub(crate) struct Connections {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
 }
@@ -476,14 +359,14 @@ impl Connections {
             Err(e) if e.kind() == ErrorKind::NotFound => create_database(&path)?,
             Err(e) => {
                 return Err(StoreError::Io {
-                    message: format!("could not read the SQLite store {}: {e}", path.display()),
+                    detail: format!("could not read the SQLite store {}: {e}", path.display()),
                 })
             }
         }
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(u64::MAX);
         if size == 0 {
             return Err(StoreError::Corrupt {
-                message: format!(
+                detail: format!(
                     "the SQLite store {} is an empty file (0 bytes): it was truncated or replaced, and would read as a store without accounts; it was left untouched. Restore it from a backup, or move it away deliberately and sign in again",
                     path.display()
                 ),
@@ -507,7 +390,7 @@ impl Connections {
         )?;
         if !has_store_meta && tables > 0 {
             return Err(StoreError::Corrupt {
-                message: format!(
+                detail: format!(
                     "{} is an SQLite database but not a tokenkeep store (it has no store_meta table); it was left untouched. Check the path",
                     db.path.display()
                 ),
@@ -528,7 +411,7 @@ impl Connections {
         )?;
         if version > FORMAT_VERSION {
             return Err(StoreError::Failed {
-                message: format!(
+                detail: format!(
                     "the SQLite store {} has layout version {version}, written by a newer tokenkeep (this one reads up to {FORMAT_VERSION}); upgrade tokenkeep",
                     db.path.display()
                 ),
@@ -570,15 +453,45 @@ impl Connections {
     }
 
     fn error(&self, error: rusqlite::Error, doing: &str) -> StoreError {
-        let message = format!("could not {doing} in the SQLite store {}: {error}", self.path.display());
+        let detail = format!("could not {doing} in the SQLite store {}: {error}", self.path.display());
         match error.sqlite_error_code() {
-            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt { message },
-            _ => StoreError::Io { message },
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt { detail },
+            _ => StoreError::Io { detail },
         }
     }
 
-    /// The sealed record of `account`.
-    fn load(&self, account: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    /// The directory of the per-account lock files, `<database>.locks/`
+    /// (created 0700 if missing).
+    fn locks_directory(&self) -> Result<PathBuf, StoreError> {
+        let mut name = OsString::from(self.path.as_os_str());
+        name.push(".locks");
+        let directory = PathBuf::from(name);
+        create_private_dir(&directory)?;
+        Ok(directory)
+    }
+
+    /// Every account with a record, sorted.
+    fn accounts(&self) -> Result<Vec<String>, StoreError> {
+        self.with(
+            || "list the accounts".into(),
+            |conn| {
+                let mut statement = conn.prepare("SELECT account FROM token_records ORDER BY account")?;
+                let accounts = statement.query_map([], |row| row.get(0))?;
+                accounts.collect()
+            },
+        )
+    }
+}
+
+/// The account a slot of this medium names (every row is listed by its
+/// account, so a slot always has one).
+fn account_of(slot: &Slot) -> &str {
+    slot.account.as_deref().unwrap_or_default()
+}
+
+impl Medium for Connections {
+    fn read(&self, slot: &Slot) -> Result<Option<Vec<u8>>, StoreError> {
+        let account = account_of(slot);
         self.with(
             || format!("load the record of account `{account}`"),
             |conn| {
@@ -589,15 +502,51 @@ impl Connections {
         )
     }
 
-    fn accounts(&self) -> Result<Vec<String>, StoreError> {
+    fn write(&self, slot: &Slot, sealed: &[u8], record: &[u8]) -> Result<(), StoreError> {
+        let account = account_of(slot);
+        let metadata = record::peek_metadata(record);
+        let generation = metadata.map_or(0, |m| i64::try_from(m.generation).unwrap_or(i64::MAX));
+        let refresh_expires_at_ms = metadata.and_then(|m| m.refresh_token_expires_at_ms);
         self.with(
-            || "list the accounts".into(),
+            || format!("save the record of account `{account}`"),
             |conn| {
-                let mut statement = conn.prepare("SELECT account FROM token_records ORDER BY account")?;
-                let accounts = statement.query_map([], |row| row.get(0))?;
-                accounts.collect()
+                conn.prepare_cached(UPSERT)?.execute(params![
+                    account,
+                    sealed,
+                    generation,
+                    refresh_expires_at_ms,
+                    now_unix_ms()
+                ])
             },
-        )
+        )?;
+        Ok(())
+    }
+
+    fn reseal(&self, slot: &Slot, sealed: &[u8]) -> Result<(), StoreError> {
+        self.with(
+            || format!("re-encrypt {} (key rotation)", self.describe(slot)),
+            |conn| {
+                conn.prepare_cached("UPDATE token_records SET record = ?2 WHERE account = ?1")?
+                    .execute(params![account_of(slot), sealed])
+            },
+        )?;
+        Ok(())
+    }
+
+    fn delete(&self, slot: &Slot) -> Result<(), StoreError> {
+        let account = account_of(slot);
+        self.with(
+            || format!("delete the record of account `{account}`"),
+            |conn| {
+                conn.prepare_cached("DELETE FROM token_records WHERE account = ?1")?
+                    .execute([account])
+            },
+        )?;
+        Ok(())
+    }
+
+    fn slots(&self) -> Result<Vec<Slot>, StoreError> {
+        Ok(self.accounts()?.iter().map(|account| Slot::of(account)).collect())
     }
 
     /// The passphrase salt, created on first use (by whichever process
@@ -620,12 +569,24 @@ impl Connections {
             },
         )?;
         salt.as_slice().try_into().map_err(|_| StoreError::Corrupt {
-            message: format!(
+            detail: format!(
                 "the passphrase salt in the SQLite store {} is {} bytes, expected {PASSPHRASE_SALT_LEN}",
                 self.path.display(),
                 salt.len()
             ),
         })
+    }
+
+    fn describe(&self, slot: &Slot) -> String {
+        format!(
+            "the record of account `{}` in {}",
+            account_of(slot),
+            self.path.display()
+        )
+    }
+
+    fn place(&self) -> &Path {
+        &self.path
     }
 }
 
@@ -633,7 +594,9 @@ impl Connections {
 mod tests {
     use super::*;
     use crate::secret::Secret;
+    use crate::store::envelope::AccountBinding;
     use crate::store::key_lock::testing::TempDir;
+    use crate::store::sealed::contract::{self, sealed_store_contract};
     use crate::token_set::{TokenSet, TokenSetParts};
 
     const ACCESS: &str = "at_SQLITE_STORE_SECRET_0123456789";
@@ -661,7 +624,7 @@ mod tests {
     }
 
     fn sql<T>(store: &SqliteStore, work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> T {
-        store.db.with(|| "test".into(), work).expect("sql")
+        store.sealed.medium().with(|| "test".into(), work).expect("sql")
     }
 
     #[test]
@@ -718,7 +681,7 @@ mod tests {
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(&dir.join("nested/tokens.sqlite-wal")), 0o600);
         assert_eq!(mode(&dir.join("nested/tokens.sqlite.locks")), 0o700);
-        let lock = store.locks.path_for(&AccountBinding::of("user-1"));
+        let lock = store.sealed.lock_path(&AccountBinding::of("user-1"));
         assert_eq!(mode(&lock), 0o600);
     }
 
@@ -742,128 +705,22 @@ mod tests {
     }
 
     #[test]
-    fn a_wrong_key_names_the_database_and_account() {
-        let dir = TempDir::new("sqlite-store");
-        let path = dir.join("tokens.sqlite");
-        open(&path, 1).save("user-1".into(), record_bytes(1)).expect("save");
-        let other = open(&path, 2);
-        let e = other.load("user-1".into()).expect_err("wrong key");
-        assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
-        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
-        assert!(e.to_string().contains("user-1"), "{e}");
-        assert_eq!(other.accounts().expect("accounts"), vec!["user-1"], "kept");
-    }
-
-    #[test]
-    fn damaged_or_moved_records_are_corrupt_and_kept() {
+    fn rotation_is_not_a_use_and_keeps_the_metadata() {
         let dir = TempDir::new("sqlite-store");
         let store = open(&dir.join("tokens.sqlite"), 1);
-        store.save("alice".into(), record_bytes(1)).expect("save");
-        store.save("bob".into(), record_bytes(2)).expect("save");
-        let set = |account: &str, bytes: Vec<u8>| {
-            sql(&store, |c| {
-                c.execute(
-                    "UPDATE token_records SET record = ?2 WHERE account = ?1",
-                    params![account, bytes],
-                )
-            })
-        };
-        let sealed: Vec<u8> = sql(&store, |c| {
-            c.query_row("SELECT record FROM token_records WHERE account = 'alice'", [], |r| {
-                r.get(0)
-            })
-        });
-        set("bob", sealed.clone());
-        let e = store.load("bob".into()).expect_err("bound to alice");
-        assert!(e.to_string().contains("failed authentication"), "{e}");
-        set("bob", sealed[..30].to_vec());
-        let e = store.load("bob".into()).expect_err("truncated");
-        assert!(
-            matches!(&e, StoreError::Corrupt { message } if message.contains("truncated")),
-            "{e:?}"
-        );
-        let mut flipped = sealed.clone();
-        flipped[45] ^= 1;
-        set("alice", flipped);
-        let e = store.load("alice".into()).expect_err("flipped");
-        assert!(e.to_string().contains("failed authentication"), "{e}");
-        set("alice", b"garbage".to_vec());
-        let e = store.load("alice".into()).expect_err("garbage");
-        assert!(e.to_string().contains("not a tokenkeep record"), "{e}");
-        assert_eq!(
-            store.accounts().expect("accounts"),
-            vec!["alice", "bob"],
-            "nothing deleted"
-        );
-    }
-
-    #[test]
-    fn a_passphrase_store_reopens_with_its_passphrase_only() {
-        let dir = TempDir::new("sqlite-store");
-        let path = dir.join("tokens.sqlite").to_string_lossy().into_owned();
-        let store = SqliteStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
-        store.save("user-1".into(), record_bytes(1)).expect("save");
-        drop(store);
-        let again = SqliteStore::open_with_passphrase(path.clone(), "correct horse".into()).expect("opens");
-        assert_eq!(again.load("user-1".into()).expect("load"), Some(record_bytes(1)));
-        let other = SqliteStore::open_with_passphrase(path, "battery staple".into()).expect("opens");
-        assert!(matches!(other.load("user-1".into()), Err(StoreError::WrongKey { .. })));
-    }
-
-    #[test]
-    fn rotation_re_encrypts_every_row_and_keeps_the_metadata() {
-        let dir = TempDir::new("sqlite-store");
-        let path = dir.join("tokens.sqlite");
-        let store = open(&path, 1);
         for i in 0..3u64 {
             store.save(format!("user-{i}"), record_bytes(i)).expect("save");
         }
-        let updated_before: Vec<i64> = sql(&store, |c| {
-            c.prepare("SELECT updated_at_ms FROM token_records ORDER BY account")?
-                .query_map([], |r| r.get(0))?
-                .collect()
-        });
+        let columns = || -> Vec<(i64, i64)> {
+            sql(&store, |c| {
+                c.prepare("SELECT generation, updated_at_ms FROM token_records ORDER BY account")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+        };
+        let before = columns();
         assert_eq!(store.rotate_key(vec![2; 32]).expect("rotate"), 3);
-        assert_eq!(store.load("user-1".into()).expect("load"), Some(record_bytes(1)));
-        let updated_after: Vec<i64> = sql(&store, |c| {
-            c.prepare("SELECT updated_at_ms FROM token_records ORDER BY account")?
-                .query_map([], |r| r.get(0))?
-                .collect()
-        });
-        assert_eq!(updated_before, updated_after, "rotation is not a use");
-        drop(store);
-        assert_eq!(
-            open(&path, 2).load("user-2".into()).expect("load"),
-            Some(record_bytes(2))
-        );
-        assert!(matches!(
-            open(&path, 1).load("user-2".into()),
-            Err(StoreError::WrongKey { .. })
-        ));
-    }
-
-    #[test]
-    fn rotation_changes_nothing_when_a_row_does_not_open() {
-        let dir = TempDir::new("sqlite-store");
-        let path = dir.join("tokens.sqlite");
-        let store = open(&path, 1);
-        store.save("a".into(), record_bytes(1)).expect("save");
-        open(&path, 3)
-            .save("b".into(), record_bytes(2))
-            .expect("save under another key");
-        let e = store.rotate_key(vec![2; 32]).expect_err("b does not open");
-        assert!(
-            matches!(&e, StoreError::WrongKey { message } if message.contains("`b`")),
-            "{e:?}"
-        );
-        assert_eq!(
-            store.load("a".into()).expect("old key still works"),
-            Some(record_bytes(1))
-        );
-        assert_eq!(
-            open(&path, 1).load("a".into()).expect("and on disk"),
-            Some(record_bytes(1))
-        );
+        assert_eq!(columns(), before, "rotation is not a use");
     }
 
     #[test]
@@ -903,24 +760,6 @@ mod tests {
     }
 
     #[test]
-    fn the_lock_excludes_another_handle_until_unlocked_or_dropped() {
-        let dir = TempDir::new("sqlite-store");
-        let path = dir.join("tokens.sqlite");
-        let first = open(&path, 1);
-        let second = open(&path, 1);
-        first.lock("user-1".into(), 0).expect("lock");
-        let e = second.lock("user-1".into(), 30).expect_err("held");
-        assert!(
-            matches!(&e, StoreError::LockTimeout { message } if message.contains("user-1")),
-            "{e:?}"
-        );
-        first.unlock("user-1".into()).expect("unlock");
-        second.lock("user-1".into(), 0).expect("free");
-        drop(second);
-        first.lock("user-1".into(), 0).expect("released with its holder");
-    }
-
-    #[test]
     fn many_threads_save_and_load_at_once() {
         let dir = TempDir::new("sqlite-store");
         let store = open(&dir.join("tokens.sqlite"), 1);
@@ -943,19 +782,7 @@ mod tests {
             t.join().expect("thread");
         }
         assert_eq!(store.accounts().expect("accounts").len(), 9);
-        assert!(store.db.idle.lock().len() <= MAX_IDLE_CONNECTIONS);
-    }
-
-    #[test]
-    fn debug_shows_the_path_and_key_id_only() {
-        let dir = TempDir::new("sqlite-store");
-        let store = open(&dir.join("tokens.sqlite"), 0xAB);
-        let text = format!("{store:?}");
-        assert!(
-            text.contains("tokens.sqlite") && text.contains(&store.key_id()),
-            "{text}"
-        );
-        assert!(!text.contains("171, 171") && !text.contains("abab"), "{text}");
+        assert!(store.sealed.medium().idle.lock().len() <= MAX_IDLE_CONNECTIONS);
     }
 
     /// Issue 10, case 3: a store file truncated to 0 bytes, replaced by
@@ -992,7 +819,7 @@ mod tests {
             std::fs::write(&path, &bytes).expect("replace");
             let error = SqliteStore::open(path.to_string_lossy().into_owned(), vec![1; 32]).expect_err(what);
             assert!(
-                matches!(&error, StoreError::Corrupt { message } if message.contains(&*path.to_string_lossy())),
+                matches!(&error, StoreError::Corrupt { detail } if detail.contains(&*path.to_string_lossy())),
                 "{what}: {error:?}"
             );
             assert_eq!(
@@ -1020,4 +847,29 @@ mod tests {
         let reopened = open(&path, 1);
         assert_eq!(reopened.load("user-1".into()).expect("load"), Some(record_bytes(1)));
     }
+
+    impl contract::StoreUnderTest for SqliteStore {
+        type Medium = Connections;
+        fn open_at(place: &Path, key_byte: u8) -> Arc<Self> {
+            open(place, key_byte)
+        }
+        fn open_at_with_passphrase(place: &Path, passphrase: &str) -> Arc<Self> {
+            let place = place.to_string_lossy().into_owned();
+            SqliteStore::open_with_passphrase(place, passphrase.into()).expect("opens")
+        }
+        fn medium(&self) -> &Connections {
+            self.sealed.medium()
+        }
+        fn current_key_id(&self) -> String {
+            self.key_id()
+        }
+        fn rotate_to(&self, key_byte: u8) -> Result<i64, StoreError> {
+            self.rotate_key(vec![key_byte; 32])
+        }
+        fn rotate_to_passphrase(&self, passphrase: &str) -> Result<i64, StoreError> {
+            self.rotate_passphrase(passphrase.into())
+        }
+    }
+
+    sealed_store_contract!(SqliteStore, |dir| dir.join("tokens.sqlite"), "`b`");
 }

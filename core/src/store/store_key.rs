@@ -67,7 +67,7 @@ impl StoreKey {
         let mut key = Zeroizing::new([0u8; STORE_KEY_LEN]);
         if bytes.len() != STORE_KEY_LEN {
             return Err(StoreError::Failed {
-                message: format!(
+                detail: format!(
                     "a store key must be exactly {STORE_KEY_LEN} bytes (256 bits), got {} bytes; generate 32 random bytes and keep them in the platform's key store, or open the store with a passphrase",
                     bytes.len()
                 ),
@@ -84,7 +84,7 @@ impl StoreKey {
     pub fn from_passphrase(passphrase: &str, salt: &[u8]) -> Result<Self, StoreError> {
         if passphrase.is_empty() {
             return Err(StoreError::Failed {
-                message: "the store passphrase is empty".into(),
+                detail: "the store passphrase is empty".into(),
             });
         }
         let params = Params::new(
@@ -94,13 +94,13 @@ impl StoreKey {
             Some(STORE_KEY_LEN),
         )
         .map_err(|e| StoreError::Failed {
-            message: format!("invalid Argon2id parameters: {e}"),
+            detail: format!("invalid Argon2id parameters: {e}"),
         })?;
         let mut key = Zeroizing::new([0u8; STORE_KEY_LEN]);
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
             .hash_password_into(passphrase.as_bytes(), salt, key.as_mut_slice())
             .map_err(|e| StoreError::Failed {
-                message: format!(
+                detail: format!(
                     "could not derive the store key from the passphrase ({} byte salt): {e}",
                     salt.len()
                 ),
@@ -214,7 +214,7 @@ mod tests {
     fn a_key_must_be_32_bytes() {
         let e = StoreKey::from_bytes(&[1u8; 16]).expect_err("too short");
         assert!(
-            matches!(&e, StoreError::Failed { message } if message.contains("exactly 32 bytes") && message.contains("got 16")),
+            matches!(&e, StoreError::Failed { detail } if detail.contains("exactly 32 bytes") && detail.contains("got 16")),
             "{e:?}"
         );
         assert!(StoreKey::from_bytes(&[1u8; 33]).is_err());

@@ -330,7 +330,7 @@ impl tokenkeep::TokenStore for FailingSaves {
         };
         if !take(&self.pass_first) && take(&self.fail_next) {
             return Err(tokenkeep::StoreError::Io {
-                message: "No space left on device (os error 28) (simulated)".into(),
+                detail: "No space left on device (os error 28) (simulated)".into(),
             });
         }
         self.inner.save(key, record)
@@ -338,7 +338,7 @@ impl tokenkeep::TokenStore for FailingSaves {
     fn delete(&self, key: String) -> Result<(), tokenkeep::StoreError> {
         self.inner.delete(key)
     }
-    fn lock(&self, key: String, timeout_ms: u64) -> Result<(), tokenkeep::StoreError> {
+    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), tokenkeep::StoreError> {
         self.inner.lock(key, timeout_ms)
     }
     fn unlock(&self, key: String) -> Result<(), tokenkeep::StoreError> {
