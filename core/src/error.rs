@@ -23,8 +23,6 @@
 
 use std::fmt;
 
-use crate::store::{StorageErrorKind, StoreError};
-
 /// The public error of every tokenkeep call, grouped by what to do about it.
 ///
 /// Its `Display` text (Python `str()`, Kotlin `message`/`toString()`, Swift
@@ -139,6 +137,21 @@ impl TokenKeepError {
     }
 }
 
+/// What kind of storage failure happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum StorageErrorKind {
+    /// The storage medium failed.
+    Io,
+    /// The record is encrypted under another key.
+    WrongKey,
+    /// The record is truncated, tampered with or unreadable.
+    Corrupt,
+    /// Another process held the lock for too long.
+    LockTimeout,
+    /// Anything else.
+    Other,
+}
+
 /// Which kind of transport failure happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TransportKind {
@@ -224,14 +237,6 @@ impl Error {
         Error::Storage {
             kind,
             detail: detail.into(),
-        }
-    }
-
-    /// A store's own error, with what the session was doing.
-    pub(crate) fn from_store(error: StoreError, doing: impl std::fmt::Display) -> Self {
-        Error::Storage {
-            kind: error.kind(),
-            detail: format!("{doing}: {error}"),
         }
     }
 

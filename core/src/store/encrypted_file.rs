@@ -87,6 +87,7 @@ use super::private_files::{create_private_dir, create_private_file, sync_dir};
 use super::sealed::{Medium, SealedStore, Slot};
 use super::store_key::{StoreKey, PASSPHRASE_SALT_LEN};
 use super::{StoreError, TokenStore};
+use crate::error::TokenKeepError;
 
 /// The extension of record files.
 const RECORD_EXTENSION: &str = "tkrec";
@@ -115,16 +116,16 @@ impl EncryptedFileStore {
     /// Opens the store in `directory` (created 0700 if missing) with a
     /// 32-byte key, for example random bytes kept in the platform's key store.
     #[uniffi::constructor]
-    pub fn open(directory: String, key: Vec<u8>) -> Result<Arc<Self>, StoreError> {
+    pub fn open(directory: String, key: Vec<u8>) -> Result<Arc<Self>, TokenKeepError> {
         let key = StoreKey::from_bytes(&Zeroizing::new(key))?;
-        Self::open_with_key(PathBuf::from(directory), key).map(Arc::new)
+        Ok(Arc::new(Self::open_with_key(PathBuf::from(directory), key)?))
     }
 
     /// Opens the store in `directory` with a key derived from `passphrase`
     /// (Argon2id, with the salt in `<directory>/store.salt`, created on first
     /// open). Takes tens of milliseconds, on purpose.
     #[uniffi::constructor]
-    pub fn open_with_passphrase(directory: String, passphrase: String) -> Result<Arc<Self>, StoreError> {
+    pub fn open_with_passphrase(directory: String, passphrase: String) -> Result<Arc<Self>, TokenKeepError> {
         let passphrase = Zeroizing::new(passphrase);
         let files = RecordFiles::open(PathBuf::from(directory))?;
         let locks = files.directory.clone();
@@ -137,20 +138,20 @@ impl EncryptedFileStore {
     /// not open with the current key, nothing changes and the error names it.
     /// If writing fails half-way, re-encrypted records stay under the new key
     /// (this store reads both): call it again with the same key to finish.
-    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<i64, StoreError> {
-        self.sealed.rotate_key(new_key)
+    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<i64, TokenKeepError> {
+        Ok(self.sealed.rotate_key(new_key)?)
     }
 
     /// Like [`EncryptedFileStore::rotate_key`], to a key derived from
     /// `new_passphrase` with this store's salt: afterwards
     /// `open_with_passphrase` takes the new passphrase.
-    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<i64, StoreError> {
-        self.sealed.rotate_passphrase(new_passphrase)
+    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<i64, TokenKeepError> {
+        Ok(self.sealed.rotate_passphrase(new_passphrase)?)
     }
 
     /// How many records the store holds. (Account ids cannot be listed: file
     /// names are hashes.)
-    pub fn record_count(&self) -> Result<i64, StoreError> {
+    pub fn record_count(&self) -> Result<i64, TokenKeepError> {
         Ok(i64::try_from(self.sealed.medium().slots()?.len()).unwrap_or(i64::MAX))
     }
 
@@ -159,7 +160,7 @@ impl EncryptedFileStore {
         self.sealed.key_id()
     }
 
-    /// This store as a [`TokenStore`], for `TokenKeeperBuilder.store(...)`.
+    /// This store as a [`TokenStore`], for [`TokenKeeperOptions::store`](crate::TokenKeeperOptions::store).
     pub fn as_token_store(self: Arc<Self>) -> Arc<dyn TokenStore> {
         self
     }
@@ -576,10 +577,10 @@ mod tests {
             self.key_id()
         }
         fn rotate_to(&self, key_byte: u8) -> Result<i64, StoreError> {
-            self.rotate_key(vec![key_byte; 32])
+            self.sealed.rotate_key(vec![key_byte; 32])
         }
         fn rotate_to_passphrase(&self, passphrase: &str) -> Result<i64, StoreError> {
-            self.rotate_passphrase(passphrase.into())
+            self.sealed.rotate_passphrase(passphrase.into())
         }
     }
 

@@ -55,6 +55,9 @@ pub(crate) mod store_key;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::error::StorageErrorKind;
+use crate::error::{Error, TokenKeepError};
+
 pub use encrypted_file::EncryptedFileStore;
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
@@ -111,19 +114,23 @@ impl StoreError {
     }
 }
 
-/// What kind of storage failure happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum StorageErrorKind {
-    /// The storage medium failed.
-    Io,
-    /// The record is encrypted under another key.
-    WrongKey,
-    /// The record is truncated, tampered with or unreadable.
-    Corrupt,
-    /// Another process held the lock for too long.
-    LockTimeout,
-    /// Anything else.
-    Other,
+impl From<StoreError> for TokenKeepError {
+    fn from(error: StoreError) -> Self {
+        TokenKeepError::Storage {
+            kind: error.kind(),
+            detail: error.to_string(),
+        }
+    }
+}
+
+impl Error {
+    /// A store's own error, with what the session was doing.
+    pub(crate) fn from_store(error: StoreError, doing: impl std::fmt::Display) -> Self {
+        Error::Storage {
+            kind: error.kind(),
+            detail: format!("{doing}: {error}"),
+        }
+    }
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for StoreError {

@@ -95,6 +95,7 @@ use super::record;
 use super::sealed::{Medium, SealedStore, Slot};
 use super::store_key::{StoreKey, PASSPHRASE_SALT_LEN};
 use super::{StoreError, TokenStore};
+use crate::error::TokenKeepError;
 
 /// The database layout this tokenkeep writes (`store_meta.format_version`).
 const FORMAT_VERSION: i64 = 1;
@@ -144,16 +145,16 @@ impl SqliteStore {
     /// Opens (creating it, 0600, if missing) the database at `path` with a
     /// 32-byte key, for example random bytes from a secrets manager.
     #[uniffi::constructor]
-    pub fn open(path: String, key: Vec<u8>) -> Result<Arc<Self>, StoreError> {
+    pub fn open(path: String, key: Vec<u8>) -> Result<Arc<Self>, TokenKeepError> {
         let key = StoreKey::from_bytes(&Zeroizing::new(key))?;
-        Self::open_with_key(PathBuf::from(path), key).map(Arc::new)
+        Ok(Arc::new(Self::open_with_key(PathBuf::from(path), key)?))
     }
 
     /// Opens the database at `path` with a key derived from `passphrase`
     /// (Argon2id, with a random salt kept in the database). Takes tens of
     /// milliseconds, on purpose.
     #[uniffi::constructor]
-    pub fn open_with_passphrase(path: String, passphrase: String) -> Result<Arc<Self>, StoreError> {
+    pub fn open_with_passphrase(path: String, passphrase: String) -> Result<Arc<Self>, TokenKeepError> {
         let passphrase = Zeroizing::new(passphrase);
         let db = Connections::open(PathBuf::from(path))?;
         let locks = db.locks_directory()?;
@@ -162,22 +163,22 @@ impl SqliteStore {
     }
 
     /// Every account id with a record, sorted.
-    pub fn accounts(&self) -> Result<Vec<String>, StoreError> {
-        self.sealed.medium().accounts()
+    pub fn accounts(&self) -> Result<Vec<String>, TokenKeepError> {
+        Ok(self.sealed.medium().accounts()?)
     }
 
     /// Deletes the records whose refresh token expired at or before
     /// `now_unix_ms` (those sessions can only sign in again); returns how
     /// many. Records without a refresh token expiry, and records whose lock
     /// a session holds right now, are kept.
-    pub fn purge_refresh_expired(&self, now_unix_ms: i64) -> Result<i64, StoreError> {
-        self.purge(REFRESH_EXPIRED, now_unix_ms)
+    pub fn purge_refresh_expired(&self, now_unix_ms: i64) -> Result<i64, TokenKeepError> {
+        Ok(self.purge(REFRESH_EXPIRED, now_unix_ms)?)
     }
 
     /// Deletes the records not written since `unix_ms` (wall clock); returns
     /// how many. Records whose lock a session holds right now are kept.
-    pub fn purge_unused_since(&self, unix_ms: i64) -> Result<i64, StoreError> {
-        self.purge(UNUSED_SINCE, unix_ms)
+    pub fn purge_unused_since(&self, unix_ms: i64) -> Result<i64, TokenKeepError> {
+        Ok(self.purge(UNUSED_SINCE, unix_ms)?)
     }
 
     /// Re-encrypts every record under `new_key` (32 bytes) and uses it from
@@ -187,14 +188,14 @@ impl SqliteStore {
     /// (this store reads both): call it again with the same key to finish.
     /// Rotate while no other process uses the database, then open it
     /// everywhere with the new key.
-    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<i64, StoreError> {
-        self.sealed.rotate_key(new_key)
+    pub fn rotate_key(&self, new_key: Vec<u8>) -> Result<i64, TokenKeepError> {
+        Ok(self.sealed.rotate_key(new_key)?)
     }
 
     /// Like [`SqliteStore::rotate_key`], to a key derived from
     /// `new_passphrase` with this database's salt.
-    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<i64, StoreError> {
-        self.sealed.rotate_passphrase(new_passphrase)
+    pub fn rotate_passphrase(&self, new_passphrase: String) -> Result<i64, TokenKeepError> {
+        Ok(self.sealed.rotate_passphrase(new_passphrase)?)
     }
 
     /// The id of the key records are written with (16 hex digits, safe to log).
@@ -202,7 +203,7 @@ impl SqliteStore {
         self.sealed.key_id()
     }
 
-    /// This store as a [`TokenStore`], for `TokenKeeperBuilder.store(...)`.
+    /// This store as a [`TokenStore`], for [`TokenKeeperOptions::store`](crate::TokenKeeperOptions::store).
     pub fn as_token_store(self: Arc<Self>) -> Arc<dyn TokenStore> {
         self
     }
@@ -819,7 +820,7 @@ mod tests {
             std::fs::write(&path, &bytes).expect("replace");
             let error = SqliteStore::open(path.to_string_lossy().into_owned(), vec![1; 32]).expect_err(what);
             assert!(
-                matches!(&error, StoreError::Corrupt { detail } if detail.contains(&*path.to_string_lossy())),
+                matches!(&error, TokenKeepError::Storage { kind: crate::StorageErrorKind::Corrupt, detail } if detail.contains(&*path.to_string_lossy())),
                 "{what}: {error:?}"
             );
             assert_eq!(
@@ -864,10 +865,10 @@ mod tests {
             self.key_id()
         }
         fn rotate_to(&self, key_byte: u8) -> Result<i64, StoreError> {
-            self.rotate_key(vec![key_byte; 32])
+            self.sealed.rotate_key(vec![key_byte; 32])
         }
         fn rotate_to_passphrase(&self, passphrase: &str) -> Result<i64, StoreError> {
-            self.rotate_passphrase(passphrase.into())
+            self.sealed.rotate_passphrase(passphrase.into())
         }
     }
 
