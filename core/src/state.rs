@@ -23,6 +23,7 @@
 //! refresh is in flight, into the [`SessionState`] callers read. Transient
 //! failures (network, 5xx, 429) are not events: they change nothing.
 
+use crate::error::Error;
 use crate::policy::RefreshPolicy;
 use crate::token_set::{Freshness, TokenSet};
 
@@ -59,20 +60,77 @@ pub(crate) enum Phase {
 /// What changes the phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Event {
-    /// New tokens were stored (set, refreshed, acquired, signed in).
+    /// New tokens were stored (set, refreshed, acquired, signed in, adopted).
     TokensStored,
-    /// The server answered invalid_grant.
-    InvalidGrant,
+    /// The session cannot go on: the server answered invalid_grant, the
+    /// refresh token expired with the access token, or another process
+    /// removed the record.
+    Ended,
     /// The app logged out.
     LoggedOut,
 }
 
-/// The phase after `event`.
-pub(crate) fn transition(_phase: Phase, event: Event) -> Phase {
-    match event {
-        Event::TokensStored => Phase::Active,
-        Event::InvalidGrant => Phase::SessionExpired,
-        Event::LoggedOut => Phase::LoggedOut,
+/// The phase after `event` in `phase`, or `None` when the event changes
+/// nothing there (and the caller must not act on it: no listener call, no
+/// record deleted). The whole table:
+///
+/// | phase ↓ / event →   | `TokensStored` | `Ended`          | `LoggedOut` |
+/// |---------------------|----------------|------------------|-------------|
+/// | `Active`            | `Active`       | `SessionExpired` | `LoggedOut` |
+/// | `SessionExpired`    | `Active`       | — (ended once)   | `LoggedOut` |
+/// | `LoggedOut`         | `Active`       | — (logout wins)  | `LoggedOut` |
+pub(crate) fn transition(phase: Phase, event: Event) -> Option<Phase> {
+    match (phase, event) {
+        (_, Event::TokensStored) => Some(Phase::Active),
+        (Phase::Active, Event::Ended) => Some(Phase::SessionExpired),
+        (Phase::SessionExpired | Phase::LoggedOut, Event::Ended) => None,
+        (_, Event::LoggedOut) => Some(Phase::LoggedOut),
+    }
+}
+
+/// What a call that needs tokens may do, before their freshness is looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// Use the tokens held (serve them, or refresh them).
+    UseTokens,
+    /// There are none to use, and the client_credentials grant can get some.
+    Acquire,
+    /// The call fails with this error; nothing is sent.
+    Refuse(Error),
+}
+
+/// What a call that needs tokens may do in `phase`; `ended_because` is
+/// the reason kept when the session ended. The one place these refusals are
+/// worded:
+///
+/// | phase            | tokens | client_credentials | admission                          |
+/// |------------------|--------|--------------------|------------------------------------|
+/// | `SessionExpired` | any    | any                | refuse: `SessionExpired`, the reason |
+/// | `LoggedOut`      | any    | no                 | refuse: `NotSignedIn`, logged out  |
+/// | `LoggedOut`      | any    | yes                | acquire                            |
+/// | `Active`         | none   | no                 | refuse: `NotSignedIn`, no tokens   |
+/// | `Active`         | none   | yes                | acquire                            |
+/// | `Active`         | some   | any                | use them                           |
+pub(crate) fn admit(
+    phase: Phase,
+    has_tokens: bool,
+    client_credentials: bool,
+    ended_because: Option<&str>,
+) -> Admission {
+    match (phase, has_tokens, client_credentials) {
+        (Phase::SessionExpired, _, _) => Admission::Refuse(Error::SessionEnded {
+            detail: ended_because
+                .unwrap_or("the session ended earlier (the server rejected the refresh token); sign in again")
+                .to_owned(),
+        }),
+        (Phase::LoggedOut, _, false) => Admission::Refuse(Error::NotSignedIn {
+            detail: "the session was logged out; sign in again".into(),
+        }),
+        (Phase::Active, false, false) => Admission::Refuse(Error::NotSignedIn {
+            detail: "there are no tokens yet: sign in, or hand tokens over with set_tokens".into(),
+        }),
+        (Phase::LoggedOut, _, true) | (Phase::Active, false, true) => Admission::Acquire,
+        (Phase::Active, true, _) => Admission::UseTokens,
     }
 }
 
@@ -103,12 +161,57 @@ pub(crate) fn observe(
 mod tests {
     use super::*;
 
+    use Phase::{Active, LoggedOut, SessionExpired};
+
+    /// Every (phase, event) pair, as in `transition`'s doc table.
     #[test]
-    fn events_move_the_phase() {
-        assert_eq!(transition(Phase::Active, Event::InvalidGrant), Phase::SessionExpired);
-        assert_eq!(transition(Phase::SessionExpired, Event::TokensStored), Phase::Active);
-        assert_eq!(transition(Phase::Active, Event::LoggedOut), Phase::LoggedOut);
-        assert_eq!(transition(Phase::LoggedOut, Event::TokensStored), Phase::Active);
+    fn the_transition_table() {
+        let table = [
+            (Active, Event::TokensStored, Some(Active)),
+            (Active, Event::Ended, Some(SessionExpired)),
+            (Active, Event::LoggedOut, Some(LoggedOut)),
+            (SessionExpired, Event::TokensStored, Some(Active)),
+            (SessionExpired, Event::Ended, None),
+            (SessionExpired, Event::LoggedOut, Some(LoggedOut)),
+            (LoggedOut, Event::TokensStored, Some(Active)),
+            (LoggedOut, Event::Ended, None),
+            (LoggedOut, Event::LoggedOut, Some(LoggedOut)),
+        ];
+        for (phase, event, expected) in table {
+            assert_eq!(transition(phase, event), expected, "{phase:?} + {event:?}");
+        }
+    }
+
+    /// Every (phase, tokens, client_credentials) case, as in `admit`'s doc table.
+    #[test]
+    fn the_admission_table() {
+        let refused = |a: Admission| match a {
+            Admission::Refuse(e) => crate::TokenKeepError::from(e).to_string(),
+            other => panic!("not refused: {other:?}"),
+        };
+        for tokens in [false, true] {
+            for cc in [false, true] {
+                let ended = refused(admit(
+                    SessionExpired,
+                    tokens,
+                    cc,
+                    Some("the refresh token expired; sign in again"),
+                ));
+                assert_eq!(
+                    ended,
+                    "session expired, sign in again: the refresh token expired; sign in again"
+                );
+            }
+            assert_eq!(
+                refused(admit(LoggedOut, tokens, false, None)),
+                "not signed in: the session was logged out; sign in again"
+            );
+            assert_eq!(admit(LoggedOut, tokens, true, None), Admission::Acquire);
+            assert_eq!(admit(Active, true, tokens, None), Admission::UseTokens);
+        }
+        assert!(refused(admit(SessionExpired, true, false, None)).contains("the server rejected the refresh token"));
+        assert!(refused(admit(Active, false, false, None)).starts_with("not signed in: there are no tokens yet"));
+        assert_eq!(admit(Active, false, true, None), Admission::Acquire);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use super::Session;
 use crate::runtime;
+use crate::state::Phase;
 
 /// The longest single sleep.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
@@ -72,4 +73,24 @@ pub(super) fn start(session: &Arc<Session>) {
             }
         }
     });
+}
+
+impl Session {
+    /// When the proactive refresher should act: `Some((ms, generation))`
+    /// until a refresh is due (≤ 0: now), `None` when there is nothing to
+    /// refresh.
+    pub(super) fn proactive_due_in_ms(&self) -> Option<(i64, u64)> {
+        let now = self.clock.now_ms();
+        let current = self.current.read();
+        if current.phase != Phase::Active {
+            return None;
+        }
+        let tokens = current.tokens.as_ref()?;
+        if !self.can_renew(tokens, now) {
+            return None;
+        }
+        let due = tokens.refresh_due_at_ms(&self.policy)?;
+        let blocked_ms = i64::try_from(self.refresh_backoff.lock().remaining().as_millis()).unwrap_or(i64::MAX);
+        Some((due.saturating_sub(now).max(blocked_ms), current.generation))
+    }
 }

@@ -35,11 +35,11 @@ use std::time::Duration;
 
 use super::single_flight::RefreshOutcome;
 use super::store_sync::StoreView;
-use super::{ended_error, Session};
+use super::Session;
 use crate::endpoint::Attempts;
 use crate::error::Error;
 use crate::listener::{ChangeReason, RefreshFailure};
-use crate::state::{transition, Event, Phase};
+use crate::state::{admit, transition, Admission, Event, Phase};
 use crate::store::record::RefreshMarker;
 use crate::token_set::{Freshness, TokenSet};
 use crate::TokenKeepError;
@@ -82,8 +82,8 @@ impl Session {
     async fn refresh_attempt(self: Arc<Self>, failures: &mut u32) -> Step {
         {
             let current = self.current.read();
-            if current.phase == Phase::SessionExpired {
-                return Step::Done(Err(ended_error(&current)));
+            if let Admission::Refuse(error) = self.admission(&current) {
+                return Step::Done(Err(error));
             }
         }
         let lock = match self.lock_store() {
@@ -161,15 +161,12 @@ impl Session {
                     detail: "the access token expired and there is no refresh token to renew it; sign in again".into(),
                 }))
             }
-            (_, Phase::LoggedOut) => {
-                return Step::Done(Err(Error::NotSignedIn {
-                    detail: "the session was logged out; sign in again".into(),
-                }))
-            }
-            _ => {
-                return Step::Done(Err(Error::NotSignedIn {
-                    detail: "there are no tokens yet: sign in, or hand tokens over with set_tokens".into(),
-                }))
+            (tokens, phase) => {
+                let refusal = match admit(phase, tokens.is_some(), false, None) {
+                    Admission::Refuse(error) => error,
+                    other => Error::internal(format!("no grant for a session in phase {phase:?} ({other:?})")),
+                };
+                return Step::Done(Err(refusal));
             }
         };
 
@@ -312,10 +309,13 @@ impl Session {
         let _writer = self.writer.lock();
         {
             let mut current = self.current.write();
-            if current.generation != generation || current.phase != Phase::Active {
+            if current.generation != generation {
                 return;
             }
-            current.phase = transition(current.phase, Event::InvalidGrant);
+            let Some(next) = transition(current.phase, Event::Ended) else {
+                return;
+            };
+            current.phase = next;
             current.tokens = None;
             current.generation += 1;
             current.unsaved = None;

@@ -9,25 +9,13 @@
 //! the tokens in memory. Generations only grow: each write takes the larger
 //! of the record's and the session's generation plus one.
 //!
-//! # Tokens that could not be stored
-//!
-//! After a refresh the old refresh token is spent: the new tokens exist only
-//! in memory until the store has them. When that write fails (disk full, a
-//! read-only directory, a locked Keychain), the session keeps serving the
-//! new tokens, marks them *unsaved*, logs a WARN line and tells listeners
-//! (`TokensChanged { stored: false }` and a refresh failure saying why).
-//! It then stores them at the next occasion: the next call on the session
-//! (in the background, spaced by the policy's backoff), the background
-//! refresher, the next refresh (before anything else, under the lock),
-//! `flush()`, and a last attempt when the session is dropped. Once stored,
-//! listeners hear `ChangeReason::Stored`.
-//!
 //! Taking the lock can block (another process may be refreshing), so on
 //! tokenkeep's runtime threads it runs in a blocking section.
 
 use std::sync::Arc;
 
 use super::account_lock::AccountLock;
+use super::unsaved::held_but_not_stored;
 use super::Session;
 use crate::error::Error;
 use crate::listener::{ChangeReason, RefreshFailure, TokensChanged};
@@ -38,10 +26,6 @@ use crate::store::TokenStore;
 use crate::token_set::TokenSet;
 
 use super::single_flight::RefreshOutcome;
-
-/// How long the last attempt to store unsaved tokens (when a session is
-/// dropped) waits for the store lock.
-pub(super) const LAST_CHANCE_LOCK_TIMEOUT_MS: u64 = 2_000;
 
 /// Holds the store's lock on one key, and the in-process lock on the
 /// account under it; unlocks both when dropped (the store's first).
@@ -93,7 +77,7 @@ impl Session {
 
     /// Takes the in-process lock on the account (see `account_lock`), then
     /// the store's, within `timeout_ms` in all.
-    fn lock_store_within(&self, timeout_ms: u64) -> Result<StoreLockGuard, Error> {
+    pub(super) fn lock_store_within(&self, timeout_ms: u64) -> Result<StoreLockGuard, Error> {
         let started = std::time::Instant::now();
         let in_process = runtime::blocking_section(|| AccountLock::acquire(&self.account, timeout_ms))?;
         let left_ms = timeout_ms.saturating_sub(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
@@ -145,13 +129,20 @@ impl Session {
         Ok(stored.max(self.current.read().generation).saturating_add(1))
     }
 
+    /// Hands over tokens the app got elsewhere.
+    pub(crate) fn set_tokens(&self, tokens: TokenSet, reason: ChangeReason) -> RefreshOutcome {
+        let _lock = self.lock_store()?;
+        let next_generation = self.next_generation()?;
+        self.publish(tokens, reason, None, next_generation)
+    }
+
     /// Takes a record another process wrote as this session's tokens.
     pub(super) fn adopt(&self, record: Record) -> Arc<TokenSet> {
         let tokens = Arc::new(record.tokens);
         {
             let _writer = self.writer.lock();
             let mut current = self.current.write();
-            current.phase = transition(current.phase, Event::TokensStored);
+            current.phase = transition(current.phase, Event::TokensStored).unwrap_or(current.phase);
             current.tokens = Some(tokens.clone());
             current.generation = record.generation;
             current.unsaved = None;
@@ -195,7 +186,7 @@ impl Session {
         let tokens = Arc::new(tokens);
         {
             let mut current = self.current.write();
-            current.phase = transition(current.phase, Event::TokensStored);
+            current.phase = transition(current.phase, Event::TokensStored).unwrap_or(current.phase);
             current.tokens = Some(tokens.clone());
             current.generation = next_generation;
             current.unsaved = unsaved.clone();
@@ -225,89 +216,6 @@ impl Session {
         let bytes = record::encode_with_marker(tokens, generation, self.clock.now_ms(), refresh_in_flight)?;
         runtime::blocking_section(|| self.store.save(self.account.clone(), bytes.to_vec()))
             .map_err(|e| Error::from_store(e, format!("could not save the tokens of account `{}`", self.account)))
-    }
-
-    /// Stores unsaved tokens now, taking the store lock (waiting at most
-    /// `lock_timeout_ms`). `Ok` when there was nothing to store.
-    pub(crate) fn store_unsaved(&self, lock_timeout_ms: u64) -> Result<(), Error> {
-        if self.current.read().unsaved.is_none() {
-            return Ok(());
-        }
-        let _lock = self.lock_store_within(lock_timeout_ms)?;
-        self.store_unsaved_locked()
-    }
-
-    /// Stores unsaved tokens; the caller holds the store lock.
-    pub(super) fn store_unsaved_locked(&self) -> Result<(), Error> {
-        let _writer = self.writer.lock();
-        let (tokens, generation) = {
-            let current = self.current.read();
-            match (&current.unsaved, &current.tokens) {
-                (Some(_), Some(tokens)) => (tokens.clone(), current.generation),
-                _ => return Ok(()),
-            }
-        };
-        match self.write_record(&tokens, generation, None) {
-            Ok(()) => {
-                {
-                    let mut current = self.current.write();
-                    if current.generation == generation {
-                        current.unsaved = None;
-                    }
-                }
-                *self.save_backoff.lock() = Default::default();
-                tracing::info!(account = %self.account, "tokens held only in memory are stored now");
-                self.listeners
-                    .tokens_changed(changed(ChangeReason::Stored, Some(&tokens), true));
-                Ok(())
-            }
-            Err(error) => {
-                {
-                    let mut current = self.current.write();
-                    if current.generation == generation {
-                        current.unsaved = Some(error.clone());
-                    }
-                }
-                self.save_backoff.lock().fail_in_a_row(&self.policy, None);
-                tracing::warn!(account = %self.account, %error, "tokens held only in memory still cannot be stored; retrying later");
-                Err(held_but_not_stored(&error))
-            }
-        }
-    }
-
-    /// From the fresh path: stores unsaved tokens in the background, at
-    /// most once per backoff interval. Never blocks the caller.
-    pub(super) fn store_unsaved_soon(self: &Arc<Self>) {
-        {
-            let Some(mut backoff) = self.save_backoff.try_lock() else {
-                return;
-            };
-            if backoff.blocked(std::time::Instant::now()) {
-                return;
-            }
-            // Claim the slot so concurrent callers do not all spawn.
-            backoff.blocked_until = Some(super::instant_after(self.policy.pause_after_failure(1, None)));
-        }
-        let session = Arc::downgrade(self);
-        runtime::spawn_detached(async move {
-            if let Some(session) = session.upgrade() {
-                let _ = session.store_unsaved(session.policy.store_lock_timeout_ms());
-            }
-        });
-    }
-}
-
-/// The error of a refresh whose tokens are held in memory but not stored.
-pub(super) fn held_but_not_stored(error: &Error) -> Error {
-    let (kind, detail) = match error {
-        Error::Storage { kind, detail } => (*kind, detail.clone()),
-        other => (crate::store::StorageErrorKind::Other, other.to_string()),
-    };
-    Error::Storage {
-        kind,
-        detail: format!(
-            "the tokens were refreshed and are held in memory, but could not be stored ({detail}); they are served, and tokenkeep keeps trying to store them (call flush() to try now)"
-        ),
     }
 }
 
