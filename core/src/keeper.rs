@@ -316,17 +316,18 @@ impl TokenKeeper {
                 .into())
             }
             (Some(secs), None) => Some(secs_to_ms(secs, "expires_in_secs")?),
-            // An absolute time already past is a lifetime of 1 ms: expired.
-            (None, Some(at)) => Some(unix_ms(at).saturating_sub(now_ms).max(1)),
-            (None, None) => None,
+            (None, _) => None,
         };
-        let tokens = TokenSet::bearer_ms(
+        let mut tokens = TokenSet::bearer_ms(
             access_token,
             refresh_token.filter(|t| !t.is_empty()),
             expires_in_ms,
             scope,
             now_ms,
         );
+        if let Some(at) = expires_at {
+            tokens = tokens.expiring_at_ms(unix_ms(at));
+        }
         tokens.check_syntax("handed to set_tokens")?;
         self.session.set_tokens(tokens, ChangeReason::Set).map_err(Into::into)
     }

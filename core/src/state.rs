@@ -134,6 +134,17 @@ pub(crate) fn admit(
     }
 }
 
+/// Whether a refresh may go to the store in `phase` (where another process
+/// may have stored tokens since): every phase but an ended session, which
+/// refuses as [`admit`] words it. What a refresh then does with the store's
+/// record is the refresh's business (`session::refresh`).
+pub(crate) fn refresh_refusal(phase: Phase, ended_because: Option<&str>) -> Option<Error> {
+    match admit(phase, false, false, ended_because) {
+        Admission::Refuse(error) if phase == Phase::SessionExpired => Some(error),
+        _ => None,
+    }
+}
+
 /// The state callers see at `now_ms`.
 pub(crate) fn observe(
     phase: Phase,
@@ -212,6 +223,13 @@ mod tests {
         assert!(refused(admit(SessionExpired, true, false, None)).contains("the server rejected the refresh token"));
         assert!(refused(admit(Active, false, false, None)).starts_with("not signed in: there are no tokens yet"));
         assert_eq!(admit(Active, false, true, None), Admission::Acquire);
+    }
+
+    #[test]
+    fn only_an_ended_session_refuses_to_look_at_the_store_for_a_refresh() {
+        assert!(refresh_refusal(SessionExpired, Some("gone")).is_some());
+        assert!(refresh_refusal(LoggedOut, None).is_none());
+        assert!(refresh_refusal(Active, None).is_none());
     }
 
     #[test]

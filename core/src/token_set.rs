@@ -128,6 +128,13 @@ impl TokenSet {
         Self::bearer_ms(access_token, refresh_token, expires_in_ms, scope, received_at_ms)
     }
 
+    /// These tokens with the access token expiring at `unix_ms` (an absolute
+    /// expiry handed over by the app; in the past means expired).
+    pub(crate) fn expiring_at_ms(mut self, unix_ms: i64) -> Self {
+        self.expires_at_ms = Some(unix_ms);
+        self
+    }
+
     /// [`bearer`](Self::bearer) with the lifetime in milliseconds.
     pub(crate) fn bearer_ms(
         access_token: impl Into<String>,

@@ -60,8 +60,8 @@ async fn reuse_of_a_rotated_refresh_token_ends_the_session() {
         assert!(matches!(a.refresh().await, Err(TokenKeepError::SessionExpired { .. })));
     }
     assert_eq!(fixture.token_requests().await, requests);
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    assert_eq!(listener_a.expired.lock().len(), 1);
+    assert!(tokenkeep::flush_listener_events(5_000), "every event delivered");
+    assert_eq!(listener_a.expired.lock().len(), 1, "told once");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -71,8 +71,10 @@ async fn an_expired_refresh_token_ends_the_session_and_signing_in_again_revives_
         .client(json!({"client_id": "short-rt", "access_ttl": 1, "refresh_ttl": 1}))
         .await;
     let store = Arc::new(MemoryStore::new());
+    let clock = tokenkeep::ManualClock::new();
     let keeper = TokenKeeper::new(TokenKeeperOptions {
         store: Some(store.clone()),
+        clock: Some(clock.clone()),
         ..config(&fixture, "short-rt")
     })
     .expect("builds");
@@ -80,7 +82,7 @@ async fn an_expired_refresh_token_ends_the_session_and_signing_in_again_revives_
         .set_token_response(fixture.sign_in_tokens("short-rt").await.to_string())
         .expect("set");
     assert_eq!(store.len(), 1);
-    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    clock.advance_secs(2); // past both stated lifetimes (1 s each)
     let requests = fixture.token_requests().await;
     let error = keeper
         .access_token()

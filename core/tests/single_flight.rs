@@ -32,7 +32,9 @@ async fn fifty_threads_with_blocking_calls_and_a_manual_refresh_share_one_reques
     let fixture = Fixture::start();
     let (keeper, clock, _) = signed_in_keeper(&fixture).await;
     clock.advance_secs(7_200);
-    fixture.fault(json!({"delay_ms": 200})).await;
+    // The refresh is held at the server for a second: long enough for the
+    // manual refresh below, sent once the server has the request, to join it.
+    fixture.fault(json!({"delay_ms": 1_000})).await;
     let barrier = Arc::new(std::sync::Barrier::new(51));
     let mut threads = Vec::new();
     for _ in 0..50 {
@@ -44,8 +46,12 @@ async fn fifty_threads_with_blocking_calls_and_a_manual_refresh_share_one_reques
         }));
     }
     barrier.wait();
-    // A manual refresh during the flight joins it.
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // A manual refresh during the flight joins it: the server counts the
+    // request on arrival, before the delay.
+    until("the refresh reached the server", || async {
+        fixture.refresh_requests().await == 1
+    })
+    .await;
     let manual = keeper.refresh().await.expect("manual refresh").access_token();
     for thread in threads {
         assert_eq!(thread.join().expect("thread").expect("token"), manual);

@@ -39,7 +39,7 @@ use super::Session;
 use crate::endpoint::Attempts;
 use crate::error::Error;
 use crate::listener::{ChangeReason, RefreshFailure};
-use crate::state::{admit, transition, Admission, Event, Phase};
+use crate::state::{admit, refresh_refusal, transition, Admission, Event, Phase};
 use crate::store::record::RefreshMarker;
 use crate::token_set::{Freshness, TokenSet};
 use crate::TokenKeepError;
@@ -82,7 +82,7 @@ impl Session {
     async fn refresh_attempt(self: Arc<Self>, failures: &mut u32) -> Step {
         {
             let current = self.current.read();
-            if let Admission::Refuse(error) = self.admission(&current) {
+            if let Some(error) = refresh_refusal(current.phase, current.ended_because.as_deref()) {
                 return Step::Done(Err(error));
             }
         }

@@ -21,7 +21,7 @@ use super::single_flight::{RefreshOutcome, SharedRefresh};
 use super::{proactive, unsaved, Session};
 use crate::error::Error;
 use crate::secret::Secret;
-use crate::state::{Admission, Phase};
+use crate::state::{refresh_refusal, Phase};
 use crate::token_set::{Freshness, TokenSet};
 
 impl Session {
@@ -45,7 +45,7 @@ impl Session {
     fn refusal_to_refresh(&self) -> Result<(), Error> {
         let now = self.clock.now_ms();
         let current = self.current.read();
-        if let Admission::Refuse(error) = self.admission(&current) {
+        if let Some(error) = refresh_refusal(current.phase, current.ended_because.as_deref()) {
             return Err(error);
         }
         let (Phase::Active, Some(tokens), false) = (current.phase, &current.tokens, self.config.client_credentials)
@@ -89,9 +89,11 @@ impl Session {
     async fn refresh_if_rejected(self: Arc<Self>, is_rejected: impl Fn(&Arc<TokenSet>) -> bool) -> RefreshOutcome {
         let seen_generation = {
             let current = self.current.read();
-            match (self.admission(&current), &current.tokens) {
-                (Admission::Refuse(error), _) => return Err(error),
-                (Admission::UseTokens, Some(tokens)) if !is_rejected(tokens) => return Ok(tokens.clone()),
+            if let Some(error) = refresh_refusal(current.phase, current.ended_because.as_deref()) {
+                return Err(error);
+            }
+            match (&current.tokens, current.phase) {
+                (Some(tokens), Phase::Active) if !is_rejected(tokens) => return Ok(tokens.clone()),
                 _ => current.generation,
             }
         };
