@@ -10,7 +10,7 @@
 //! size); dropping the response then closes the connection rather than
 //! draining the rest.
 //!
-//! Over the cap is [`Error::MalformedResponse`] (public `Protocol`): the
+//! Over the cap is [`Error::MalformedResponse`] (public `BadResponse`): the
 //! message names the cap and the `RefreshPolicy` setting that raises it. It
 //! is not transient, so it is not retried: the same server would most likely
 //! send the same body again.

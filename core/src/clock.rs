@@ -48,7 +48,7 @@ pub(crate) fn system_now_ms() -> i64 {
 
 /// A clock that stands still until it is advanced.
 ///
-/// Give it to a session with `TokenKeeperBuilder::manual_clock` and move it
+/// Give it to a session with `TokenKeeperOptions::clock` and move it
 /// with [`ManualClock::advance_secs`]: a token that expires in an hour is
 /// expired after `advance_secs(3600)`, without waiting.
 #[derive(Debug, uniffi::Object)]

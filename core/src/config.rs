@@ -9,6 +9,16 @@
 //! `http://localhost` stay allowed for tests and local servers), and the API
 //! origins the access token may be sent to normalised.
 //!
+//! ```no_run
+//! use tokenkeep::{TokenKeeper, TokenKeeperOptions};
+//! let keeper = TokenKeeper::new(TokenKeeperOptions {
+//!     account_id: "user-42".into(),
+//!     api_origins: vec!["https://api.example.com".into()],
+//!     ..TokenKeeperOptions::new("https://auth.example.com/oauth/token", "my-app")
+//! })?;
+//! # Ok::<(), tokenkeep::TokenKeepError>(())
+//! ```
+//!
 //! An error about a URL quotes it through [`quotable_url`]: without its
 //! query, fragment and userinfo, any of which may hold a credential
 //! (`?client_secret=…`, `https://user:password@…`); a URL that parses is
@@ -42,19 +52,10 @@ pub enum ClientAuthMethod {
     ClientSecretPost,
 }
 
-/// Everything a [`TokenKeeper`](crate::TokenKeeper) is made of, in one
-/// record with defaults: the authorization server and client, the account,
-/// the policy, and where tokens live. The same names in every language:
-///
-/// ```no_run
-/// use tokenkeep::{TokenKeeper, TokenKeeperOptions};
-/// let keeper = TokenKeeper::new(TokenKeeperOptions {
-///     account_id: "user-42".into(),
-///     api_origins: vec!["https://api.example.com".into()],
-///     ..TokenKeeperOptions::new("https://auth.example.com/oauth/token", "my-app")
-/// })?;
-/// # Ok::<(), tokenkeep::TokenKeepError>(())
-/// ```
+/// Everything a `TokenKeeper` is made of, in one record with defaults: the
+/// authorization server and client, the account, the policy, and where
+/// tokens live. Only `token_endpoint` and `client_id` are required; the
+/// field names are the same in every language.
 ///
 /// Its `Debug` and `Display` (every language's `repr`/`toString`/
 /// `description`) show every field except the client secret, which is

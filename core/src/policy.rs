@@ -89,12 +89,12 @@ pub struct RefreshPolicy {
     pub store_lock_timeout_ms: i64,
     /// The largest answer read from the authorization server (token,
     /// revocation and device authorization endpoints, error bodies
-    /// included), in bytes; a larger one is refused unread with a `Protocol`
+    /// included), in bytes; a larger one is refused unread with a `BadResponse`
     /// error. Default 65 536 (64 KiB).
     #[uniffi(default = 65536)]
     pub max_response_bytes: i64,
     /// The largest response body `send` reads, in bytes; a larger one is
-    /// refused with a `Protocol` error after reading at most this much.
+    /// refused with a `BadResponse` error after reading at most this much.
     /// Default 16 777 216 (16 MiB).
     #[uniffi(default = 16777216)]
     pub max_api_response_bytes: i64,

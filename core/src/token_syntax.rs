@@ -17,7 +17,7 @@
 //!   `id_token_hint` in a logout URL), so it is refused like an access token.
 //!
 //! A token that breaks its rule is an [`Error::MalformedResponse`] (a
-//! `Protocol` error) that names the field and never shows the value.
+//! `BadResponse` error) that names the field and never shows the value.
 //! Tokens already in a store were checked when they were received (by this
 //! version) and are not checked again.
 
@@ -47,7 +47,7 @@ impl TokenSyntax {
         }
     }
 
-    /// `Ok` when `value` follows this rule; otherwise a `Protocol` error
+    /// `Ok` when `value` follows this rule; otherwise a `BadResponse` error
     /// saying that `what` (a field name, never the value) breaks it.
     pub(crate) fn check(self, value: &str, what: &str) -> Result<(), Error> {
         if self.allows(value) {

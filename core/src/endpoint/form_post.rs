@@ -14,7 +14,7 @@
 //!
 //! Answers, error bodies included, are read up to
 //! `RefreshPolicy::max_response_bytes` (64 KiB by default); a larger one is a
-//! `Protocol` error after reading no more than that, and is not retried.
+//! `BadResponse` error after reading no more than that, and is not retried.
 
 use base64::Engine;
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -177,7 +177,7 @@ impl<'a> FormRequest<'a> {
 }
 
 /// Reads a whole answer, its body capped at `limit` (an over-cap body is a
-/// `Protocol` error, not retried; see [`crate::capped_body`]).
+/// `BadResponse` error, not retried; see [`crate::capped_body`]).
 async fn read_response(response: reqwest::Response, limit: &BodyLimit, origin: &str) -> Result<FormResponse, Error> {
     let status = response.status().as_u16();
     let headers: HeaderMap = response.headers().clone();

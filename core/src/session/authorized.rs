@@ -28,7 +28,7 @@
 //! token may trigger a refresh.
 //!
 //! Answers are read up to `RefreshPolicy::max_api_response_bytes` (16 MiB by
-//! default); a larger body is a `Protocol` error after reading at most that.
+//! default); a larger body is a `BadResponse` error after reading at most that.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
