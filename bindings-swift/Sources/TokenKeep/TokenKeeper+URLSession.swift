@@ -15,9 +15,8 @@ import FoundationNetworking
 ///   number of rejected requests, none if it already changed) and the
 ///   request is retried once; a second 401 is returned.
 ///
-/// Errors: ``TokenKeepError`` when no token can be had (switch on
-/// `.SessionExpired` to send the user to sign in), URLSession's `URLError`
-/// when the request fails. Other HTTP statuses are answers, not errors.
+/// Errors: ``TokenKeepError`` when no token can be had, URLSession's
+/// `URLError` when the request fails; HTTP statuses are answers.
 extension TokenKeeper {
     /// Sends `request` with the access token; on HTTP 401 refreshes once and
     /// retries once. Returns the body and the HTTP response (any status).
@@ -76,8 +75,7 @@ extension TokenKeepGenerated.TokenKeeper {
         return maySendTokenTo(url: origin + "/")
     }
 
-    /// `scheme://host[:port]` of `url` as Foundation parsed it; nil without a
-    /// host, or with user info.
+    /// `scheme://host[:port]` as Foundation parsed `url`; nil without a host or with user info.
     static func origin(of url: URL) -> String? {
         guard let parts = URLComponents(url: url, resolvingAgainstBaseURL: true), let scheme = parts.scheme,
               let host = parts.percentEncodedHost, !host.isEmpty, parts.user == nil, parts.password == nil

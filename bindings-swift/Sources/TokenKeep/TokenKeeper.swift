@@ -4,27 +4,15 @@ import FoundationNetworking
 #endif
 
 /// One signed-in account's tokens, kept valid by the core: the class apps
-/// use. It *is* the core's generated `TokenKeeper` (every method with the
-/// core's name: `accessToken()`, `refreshIfRejected(rejectedAccessToken:)`,
-/// `validTokens(minTtlSecs:)`, `setTokens(...)`, `logout()`, the sign-in
-/// calls, each network call `async` with a `…Blocking` twin), plus what a
-/// Swift app needs on top:
+/// use. It *is* the core's generated `TokenKeeper` (every method, with the
+/// core's name; network calls `async` with a `…Blocking` twin), shadowing
+/// it in modules that `import TokenKeep`, plus what a Swift app needs:
 ///
 /// * `accessToken()` answers from an ``AccessTokenCache`` while the core's
 ///   lease runs, so most calls do not cross into the core (off when
 ///   `options.clock` is a `ManualClock`: a monotonic clock does not follow it);
 /// * `data(for:)` and `authorize(_:)` send `URLRequest`s with the token
 ///   through a `URLSession` of its own (TokenKeeper+URLSession.swift).
-///
-/// ```swift
-/// let keeper = try TokenKeeper(options: TokenKeeperOptions(
-///     tokenEndpoint: "https://auth.example.com/oauth/token", clientId: "my-app",
-///     apiOrigins: ["https://api.example.com"], store: KeychainTokenStore(service: "com.example.app.tokens")))
-/// let (data, response) = try await keeper.data(for: URLRequest(url: meURL))
-/// ```
-///
-/// (The generated class of the same name, `TokenKeepGenerated.TokenKeeper`,
-/// is shadowed by this one in modules that `import TokenKeep`.)
 public final class TokenKeeper: TokenKeepGenerated.TokenKeeper, @unchecked Sendable {
     private let cache: AccessTokenCache?
     let urlSession: URLSession
