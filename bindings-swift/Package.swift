@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 //
 // The tokenkeep Swift package: the Rust core's generated bindings plus a thin
-// Swift layer (errors, stores, a URLSession helper).
+// Swift layer (TokenKeeper with a token cache and URLSession, errors, stores).
 //
 // Targets, bottom up:
 //   tokenkeepFFI        the core's C interface. On Apple platforms: the
@@ -10,7 +10,9 @@
 //                       header and module map made by generate.sh, linked
 //                       against the core's shared library.
 //   TokenKeepGenerated  the Swift code uniffi generates (generate.sh).
-//   TokenKeep           what apps import; re-exports TokenKeepGenerated.
+//   TokenKeep           what apps import; re-exports TokenKeepGenerated, whose
+//                       class TokenKeeper its own TokenKeeper (a subclass)
+//                       shadows for importers.
 //   TokenKeepE2E        (not a product) the shared end-to-end scenarios,
 //                       tests/e2e/scenarios.json, run from Swift by
 //                       tests/e2e/swift/run-scenarios.sh.

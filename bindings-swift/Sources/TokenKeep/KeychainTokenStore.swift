@@ -8,20 +8,17 @@ import Security
 /// Items are readable after the first unlock following a restart and never
 /// leave the device (`kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly`, so
 /// background refreshes work while the screen is locked). Give
-/// `accessGroup` to share the tokens with the app's extensions; the lock
-/// (see ``ProcessLocalTokenStore``) is then still per process, so let one
-/// process refresh, or implement a cross-process `lock`.
-///
-/// On macOS the data-protection keychain is used, which needs the app to be
-/// signed with a keychain access group; pass
-/// `useDataProtectionKeychain: false` for unsigned command-line tools.
+/// `accessGroup` to share the tokens with the app's extensions; `lock` does
+/// nothing across processes (the core locks within one), so let one process
+/// refresh, or wrap it in a store with a cross-process lock. On macOS the
+/// data-protection keychain is used, which needs the app to be signed with a
+/// keychain access group; pass `useDataProtectionKeychain: false` for
+/// unsigned command-line tools.
 ///
 /// ```swift
-/// let keeper = try TokenKeeperBuilder(config: config)
-///     .store(store: KeychainTokenStore(service: "com.example.app.tokens"))
-///     .build()
+/// options.store = KeychainTokenStore(service: "com.example.app.tokens")
 /// ```
-public final class KeychainTokenStore: ProcessLocalTokenStore {
+public final class KeychainTokenStore: TokenStore {
     /// The `kSecAttrService` of every item this store writes.
     public let service: String
     /// The keychain access group shared with extensions, if any.
@@ -31,10 +28,8 @@ public final class KeychainTokenStore: ProcessLocalTokenStore {
 
     /// A store writing items of `service` (say, your bundle id + ".tokens").
     public init(
-        service: String,
-        accessGroup: String? = nil,
-        accessibility: CFString = kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly,
-        useDataProtectionKeychain: Bool = true
+        service: String, accessGroup: String? = nil,
+        accessibility: CFString = kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly, useDataProtectionKeychain: Bool = true
     ) {
         self.service = service
         self.accessGroup = accessGroup
@@ -49,29 +44,20 @@ public final class KeychainTokenStore: ProcessLocalTokenStore {
         query[kSecMatchLimit as String] = kSecMatchLimitOne
         var result: CFTypeRef?
         let status = SecItemCopyMatching(query as CFDictionary, &result)
-        switch status {
-        case errSecSuccess:
-            guard let data = result as? Data else {
-                throw StoreError.Corrupt(message: "the Keychain item of key `\(key)` in service `\(service)` holds no data")
-            }
-            return data
-        case errSecItemNotFound:
-            return nil
-        default:
-            throw failure(status, doing: "reading", key: key)
+        if status == errSecItemNotFound { return nil }
+        guard status == errSecSuccess else { throw failure(status, doing: "reading", key: key) }
+        guard let data = result as? Data else {
+            throw StoreError.Corrupt(detail: "the Keychain item of key `\(key)` in service `\(service)` holds no data")
         }
+        return data
     }
 
     /// Replaces (or adds) the record of `key`.
     public func save(key: String, record: Data) throws {
-        let attributes: [String: Any] = [
-            kSecValueData as String: record,
-            kSecAttrAccessible as String: accessibility,
-        ]
+        let attributes: [String: Any] = [kSecValueData as String: record, kSecAttrAccessible as String: accessibility]
         var status = SecItemUpdate(itemQuery(key) as CFDictionary, attributes as CFDictionary)
         if status == errSecItemNotFound {
-            let item = itemQuery(key).merging(attributes) { _, new in new }
-            status = SecItemAdd(item as CFDictionary, nil)
+            status = SecItemAdd(itemQuery(key).merging(attributes) { _, new in new } as CFDictionary, nil)
         }
         guard status == errSecSuccess else { throw failure(status, doing: "writing", key: key) }
     }
@@ -79,28 +65,24 @@ public final class KeychainTokenStore: ProcessLocalTokenStore {
     /// Removes the record of `key`; a missing one is not an error.
     public func delete(key: String) throws {
         let status = SecItemDelete(itemQuery(key) as CFDictionary)
-        guard status == errSecSuccess || status == errSecItemNotFound else {
-            throw failure(status, doing: "deleting", key: key)
-        }
+        guard status == errSecSuccess || status == errSecItemNotFound else { throw failure(status, doing: "deleting", key: key) }
     }
 
     private func itemQuery(_ key: String) -> [String: Any] {
         var query: [String: Any] = [
-            kSecClass as String: kSecClassGenericPassword,
-            kSecAttrService as String: service,
-            kSecAttrAccount as String: key,
+            kSecClass as String: kSecClassGenericPassword, kSecAttrService as String: service, kSecAttrAccount as String: key,
         ]
         if let accessGroup { query[kSecAttrAccessGroup as String] = accessGroup }
         if useDataProtectionKeychain { query[kSecUseDataProtectionKeychain as String] = true }
         return query
     }
 
-    /// A Keychain status as a ``StoreError`` naming the item, never its data.
-    /// `errSecInteractionNotAllowed` (device locked before the first unlock)
-    /// is an I/O failure: tokens stay in place and a later call may work.
+    /// A Keychain status as a `StoreError` naming the item, never its data.
+    /// `errSecInteractionNotAllowed` (locked before the first unlock) is an
+    /// I/O failure: tokens stay in place and a later call may work.
     private func failure(_ status: OSStatus, doing: String, key: String) -> StoreError {
         let reason = (SecCopyErrorMessageString(status, nil) as String?) ?? "unknown status"
-        return .Io(message: "Keychain \(doing) key `\(key)` in service `\(service)` failed: \(reason) (OSStatus \(status))")
+        return .Io(detail: "Keychain \(doing) key `\(key)` in service `\(service)` failed: \(reason) (OSStatus \(status))")
     }
 }
 #endif

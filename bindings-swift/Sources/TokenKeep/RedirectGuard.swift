@@ -3,38 +3,34 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// The URLSession delegate of ``AuthorizedSession``: on a redirect to another
-/// origin, the `Authorization` header is removed before the request is
-/// followed, so the access token never reaches a host it was not meant for
-/// (RFC 6750 §5.3 and what browsers do). Same-origin redirects keep it.
+/// The URLSession delegate of ``TokenKeeper``'s session: a redirect is
+/// followed with the `Authorization` header only to a URL the core's
+/// `maySendTokenTo(url:)` allows, so the access token never reaches a host
+/// it was not meant for (RFC 6750 §5.3; on Linux, plain URLSession would
+/// forward the header).
 final class RedirectGuard: NSObject, URLSessionTaskDelegate, Sendable {
+    /// The core keeper (not the Swift one, which owns the session: no cycle).
+    private let keeper: TokenKeepGenerated.TokenKeeper
+
+    init(keeper: TokenKeepGenerated.TokenKeeper) {
+        self.keeper = keeper
+    }
+
     #if canImport(FoundationNetworking)
-    func urlSession(
-        _ session: URLSession,
-        task: URLSessionTask,
-        willPerformHTTPRedirection response: HTTPURLResponse,
-        newRequest request: URLRequest,
-        completionHandler: @escaping (URLRequest?) -> Void
-    ) {
-        completionHandler(Self.follow(request, from: response))
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+        completionHandler(follow(request))
     }
     #else
-    func urlSession(
-        _ session: URLSession,
-        task: URLSessionTask,
-        willPerformHTTPRedirection response: HTTPURLResponse,
-        newRequest request: URLRequest
-    ) async -> URLRequest? {
-        Self.follow(request, from: response)
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest) async -> URLRequest? {
+        follow(request)
     }
     #endif
 
-    /// `next`, without its `Authorization` header when it leaves the origin
-    /// of the response that redirected.
-    static func follow(_ next: URLRequest, from response: HTTPURLResponse) -> URLRequest {
-        let from = response.url.flatMap(OriginPolicy.origin(of:))
-        let to = next.url.flatMap(OriginPolicy.origin(of:))
-        guard from == nil || from != to else { return next }
+    /// `next`, without its `Authorization` header where the token may not go.
+    private func follow(_ next: URLRequest) -> URLRequest {
+        guard !keeper.maySendTokenTo(url: next.url) else { return next }
         var stripped = next
         stripped.setValue(nil, forHTTPHeaderField: "Authorization")
         return stripped

@@ -63,20 +63,16 @@ struct E2EServer: Sendable {
 
     /// A session of the public client, with sign-in, revocation and device endpoints.
     func userKeeper() throws -> TokenKeeper {
-        var config = ClientConfig(tokenEndpoint: url("token"), clientId: publicClient)
-        config.authorizationEndpoint = url("authorization")
-        config.revocationEndpoint = url("revocation")
-        config.deviceAuthorizationEndpoint = url("device_authorization")
-        config.redirectUri = redirectURI
-        config.scopes = scopes
-        return try TokenKeeperBuilder(config: config).build()
+        try TokenKeeper(options: TokenKeeperOptions(
+            tokenEndpoint: url("token"), clientId: publicClient, authorizationEndpoint: url("authorization"),
+            revocationEndpoint: url("revocation"), deviceAuthorizationEndpoint: url("device_authorization"),
+            redirectUri: redirectURI, scopes: scopes))
     }
 
     /// A client_credentials session of the machine client.
     func m2mKeeper() throws -> TokenKeeper {
-        var config = ClientConfig(tokenEndpoint: url("token"), clientId: m2mClient)
-        config.clientCredentials = true
-        return try TokenKeeperBuilder(config: config).clientSecret(clientSecret: m2mSecret).build()
+        try TokenKeeper(options: TokenKeeperOptions(
+            tokenEndpoint: url("token"), clientId: m2mClient, clientSecret: m2mSecret, clientCredentials: true))
     }
 
     /// Signs `keeper` in: authorization URL → the server's test sign-in → callback.

@@ -73,7 +73,7 @@ func reuseEndsSession(_ server: E2EServer) async throws {
     guard let tokens = a.tokens() else { throw Failure("no tokens") }
     let b = try server.userKeeper()
     _ = try b.setTokens(
-        accessToken: tokens.accessToken(), refreshToken: tokens.refreshToken(), expiresInSecs: 3, scope: nil)
+        accessToken: tokens.accessToken(), refreshToken: tokens.refreshToken(), expiresInSecs: 3)
     _ = try await a.refresh()
     do {
         _ = try await b.refresh()

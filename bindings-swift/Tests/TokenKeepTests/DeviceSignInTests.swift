@@ -46,8 +46,8 @@ final class DeviceSignInTests: FixtureTestCase {
         do {
             _ = try await keeper.completeDeviceAuthorization(device: device)
             XCTFail("the sign-in was cancelled")
-        } catch TokenKeepError.Authorization(let message) {
-            XCTAssertTrue(message.contains("cancelled"), message)
+        } catch TokenKeepError.Authorization(let detail, _) {
+            XCTAssertTrue(detail.contains("cancelled"), detail)
         }
         XCTAssertEqual(keeper.state(), .empty)
     }

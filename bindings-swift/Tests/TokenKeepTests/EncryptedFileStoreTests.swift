@@ -59,14 +59,24 @@ final class EncryptedFileStoreTests: FixtureTestCase {
         XCTAssertFalse(before.isEmpty)
 
         XCTAssertThrowsError(try keeper(otherKey)) { error in
-            guard case TokenKeepError.Storage(let kind, let message) = error else { return XCTFail("\(error)") }
+            guard case TokenKeepError.Storage(let kind, let detail) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(kind, .wrongKey)
-            XCTAssertFalse(message.contains(token), message)
+            XCTAssertFalse(detail.contains(token), detail)
             XCTAssertFalse("\(error)".contains(token))
         }
 
         XCTAssertEqual(try files(), before, "nothing was deleted or rewritten")
         let rightKey = try await keeper(key).accessToken()
         XCTAssertEqual(rightKey, token)
+    }
+
+    func testOpeningTheStoreWithAKeyOfTheWrongSizeIsAStorageError() {
+        XCTAssertThrowsError(try EncryptedFileStore.open(directory: directory.path, key: Data(count: 5))) {
+            guard case TokenKeepError.Storage(_, let detail) = $0 else { return XCTFail("not TokenKeepError.Storage: \($0)") }
+            XCTAssertTrue(detail.contains("32 bytes"), detail)
+        }
+        XCTAssertThrowsError(try SqliteStore.open(path: directory.appendingPathComponent("t.db").path, key: Data(count: 31))) {
+            guard case TokenKeepError.Storage = $0 else { return XCTFail("not TokenKeepError.Storage: \($0)") }
+        }
     }
 }

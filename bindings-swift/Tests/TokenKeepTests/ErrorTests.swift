@@ -15,7 +15,7 @@ final class ErrorTests: FixtureTestCase {
         let b = try makeKeeper(clock: clock)
         let tokens = try await server.signIn(a)
         _ = try b.setTokens(
-            accessToken: tokens.accessToken(), refreshToken: tokens.refreshToken(), expiresInSecs: 3_600, scope: nil)
+            accessToken: tokens.accessToken(), refreshToken: tokens.refreshToken(), expiresInSecs: 3_600)
 
         clock.advanceSecs(secs: 3_600)
         _ = try await a.accessToken() // a refreshes first and rotates
@@ -23,15 +23,15 @@ final class ErrorTests: FixtureTestCase {
             _ = try await b.accessToken()
             XCTFail("b presented the spent refresh token and must have failed")
         } catch let error as TokenKeepError {
-            switch error {
-            case .SessionExpired(let message):
-                XCTAssertTrue(message.contains("invalid_grant"), message)
-            default:
-                XCTFail("expected SessionExpired, got \(error)")
+            guard case .SessionExpired(let detail, let oauthError) = error else {
+                return XCTFail("expected SessionExpired, got \(error)")
             }
-            XCTAssertTrue(error.requiresSignIn)
+            XCTAssertEqual(oauthError, "invalid_grant")
             XCTAssertEqual(advice(for: error), "sign in")
-            XCTAssertTrue(error.localizedDescription.hasPrefix("Session expired, sign in again"), error.localizedDescription)
+            // The core's wording (its Display), in every Swift spelling of the text.
+            XCTAssertEqual(error.description, "session expired, sign in again: \(detail)")
+            XCTAssertEqual(error.localizedDescription, error.description)
+            XCTAssertEqual("\(error)", error.description)
         }
         XCTAssertEqual(b.state(), .sessionExpired)
         XCTAssertNil(b.tokens())
@@ -40,7 +40,8 @@ final class ErrorTests: FixtureTestCase {
         clock.advanceSecs(secs: 3_600)
         await assertThrowsSessionExpired { _ = try await a.accessToken() }
         XCTAssertEqual(a.state(), .sessionExpired)
-        await eventually("one session-expired event") { listener.sessionExpiries.count == 1 }
+        XCTAssertTrue(flushListenerEvents(timeoutMs: 5_000))
+        XCTAssertEqual(listener.sessionExpiries.count, 1, "one session-expired event: \(listener.sessionExpiries)")
 
         // Further calls fail the same way without asking the server.
         let before = try await server.stats()["token_requests"] as? [String: Any]
@@ -62,14 +63,12 @@ final class ErrorTests: FixtureTestCase {
             _ = try await keeper.accessToken()
             XCTFail("the token endpoint answered 503")
         } catch let error as TokenKeepError {
-            guard case .Transient(_, let retryAfterSecs) = error else {
+            guard case .Transient(let detail, _, let retryAfterSecs) = error else {
                 return XCTFail("expected Transient, got \(error)")
             }
             XCTAssertEqual(retryAfterSecs, 2)
-            XCTAssertEqual(error.retryAfter, .seconds(2))
             XCTAssertEqual(advice(for: error), "retry in 2 s")
-            XCTAssertFalse(error.requiresSignIn)
-            XCTAssertTrue(error.description.contains("try again later"), error.description)
+            XCTAssertEqual(error.localizedDescription, "temporary failure, try again later: \(detail)")
         }
         XCTAssertNotNil(keeper.tokens(), "tokens are kept after a transient failure")
         _ = try await keeper.accessToken() // the fault is used up: the refresh goes through
@@ -80,8 +79,28 @@ final class ErrorTests: FixtureTestCase {
         do {
             _ = try await keeper.accessToken()
             XCTFail("no tokens yet")
-        } catch TokenKeepError.NotSignedIn(let message) {
-            XCTAssertFalse(message.isEmpty)
+        } catch TokenKeepError.NotSignedIn(let detail) {
+            XCTAssertFalse(detail.isEmpty)
+        }
+    }
+
+    func testAnInvalidOptionIsAConfigurationErrorWithTheCoresText() throws {
+        var options = server.options()
+        options.policy.maxRetries = -1
+        XCTAssertThrowsError(try TokenKeeper(options: options)) {
+            guard case TokenKeepError.Configuration(let detail, let oauthError) = $0 else { return XCTFail("\($0)") }
+            XCTAssertNil(oauthError)
+            XCTAssertTrue(detail.contains("max_retries"), detail)
+            XCTAssertEqual($0.localizedDescription, ($0 as? TokenKeepError)?.description)
+        }
+    }
+
+    func testTheOptionsDescriptionHidesTheClientSecret() {
+        var options = server.options()
+        options.clientSecret = "s3cr3t-client-value"
+        for text in [String(describing: options), String(reflecting: options)] {
+            XCTAssertFalse(text.contains("s3cr3t-client-value"), text)
+            XCTAssertTrue(text.contains("public-app"), "the description shows the other fields: \(text)")
         }
     }
 
@@ -89,10 +108,10 @@ final class ErrorTests: FixtureTestCase {
     private func advice(for error: TokenKeepError) -> String {
         switch error {
         case .SessionExpired, .NotSignedIn: return "sign in"
-        case .Transient(_, let retryAfterSecs): return "retry in \(retryAfterSecs ?? 0) s"
+        case .Transient(_, _, let retryAfterSecs): return "retry in \(retryAfterSecs ?? 0) s"
         case .Authorization: return "sign-in failed"
         case .Storage(let kind, _): return "storage: \(kind)"
-        case .Protocol, .Configuration, .Internal: return "report"
+        case .BadResponse, .Configuration, .Internal: return "report"
         }
     }
 

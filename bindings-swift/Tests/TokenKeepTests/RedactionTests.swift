@@ -16,7 +16,7 @@ final class RedactionTests: FixtureTestCase {
             request: request, callbackUrl: try await HTTP.redirectLocation(of: request.url()))
         var secrets = [tokens.accessToken(), try XCTUnwrap(tokens.refreshToken()), request.codeVerifier()]
         _ = try b.setTokens(
-            accessToken: tokens.accessToken(), refreshToken: tokens.refreshToken(), expiresInSecs: 3_600, scope: nil)
+            accessToken: tokens.accessToken(), refreshToken: tokens.refreshToken(), expiresInSecs: 3_600)
 
         var texts: [String] = []
         func look(_ value: Any) {
@@ -24,6 +24,10 @@ final class RedactionTests: FixtureTestCase {
             texts.append(String(reflecting: value))
             if let error = value as? any Error { texts.append(error.localizedDescription) }
         }
+        var options = server.options()
+        options.clientSecret = "s3cr3t-of-the-client"
+        secrets.append("s3cr3t-of-the-client")
+        look(options)
         look(tokens)
         look(a)
         look(request)
@@ -36,15 +40,14 @@ final class RedactionTests: FixtureTestCase {
         secrets.append(refreshed)
         secrets.append(try XCTUnwrap(a.tokens()?.refreshToken()))
         do { _ = try await b.accessToken() } catch { look(error) }
-        let api = try AuthorizedSession(keeper: a, apiOrigins: [server.baseURL])
-        do { _ = try await api.authorize(URLRequest(url: URL(string: "https://evil.example/?token=x")!)) } catch { look(error) }
-        let failing = try makeKeeper(store: FailingStore(error: StoreError.Io(message: "disk full")))
-        do { _ = try failing.setTokens(accessToken: secrets[0], refreshToken: secrets[1], expiresInSecs: 60, scope: nil) } catch { look(error) }
+        do { _ = try await a.authorize(URLRequest(url: URL(string: "https://evil.example/?token=x")!)) } catch { look(error) }
+        let failing = try makeKeeper(store: FailingStore(error: StoreError.Io(detail: "disk full")))
+        do { _ = try failing.setTokens(accessToken: secrets[0], refreshToken: secrets[1], expiresInSecs: 60) } catch { look(error) }
         try await server.admin("/admin/faults", ["count": 10, "status": 503])
         var policy = RefreshPolicy()
         policy.maxRetries = 0
         let c = try makeKeeper(clock: clock, policy: policy)
-        _ = try c.setTokens(accessToken: refreshed, refreshToken: a.tokens()?.refreshToken(), expiresInSecs: 60, scope: nil)
+        _ = try c.setTokens(accessToken: refreshed, refreshToken: a.tokens()?.refreshToken(), expiresInSecs: 60)
         clock.advanceSecs(secs: 120)
         do { _ = try await c.accessToken() } catch { look(error) }
         look(a)

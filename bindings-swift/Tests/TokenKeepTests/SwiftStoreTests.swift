@@ -31,8 +31,9 @@ final class SwiftStoreTests: FixtureTestCase {
     }
 
     func testTwoSessionsSharingASwiftStoreRefreshOnce() async throws {
-        // The store's process-wide lock lets the second session adopt the
-        // first one's refresh instead of presenting the spent refresh token.
+        // The core's per-account lock (the store's own lock does nothing)
+        // lets the second session adopt the first one's refresh instead of
+        // presenting the spent refresh token.
         let clock = ManualClock()
         let store = DictionaryStore()
         let a = try makeKeeper(clock: clock, store: store)
@@ -57,36 +58,26 @@ final class SwiftStoreTests: FixtureTestCase {
     }
 
     func testAStoreFailureIsAStorageErrorOfItsKind() async throws {
-        let keeper = try makeKeeper(store: FailingStore(error: StoreError.Io(message: "disk full at /data/tokens")))
-        XCTAssertThrowsError(try keeper.setTokens(accessToken: "at_x", refreshToken: "rt_x", expiresInSecs: 60, scope: nil)) {
-            guard case TokenKeepError.Storage(let kind, let message) = $0 else { return XCTFail("\($0)") }
+        let keeper = try makeKeeper(store: FailingStore(error: StoreError.Io(detail: "disk full at /data/tokens")))
+        XCTAssertThrowsError(try keeper.setTokens(accessToken: "at_x", refreshToken: "rt_x", expiresInSecs: 60)) {
+            guard case TokenKeepError.Storage(let kind, let detail) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(kind, .io)
-            XCTAssertTrue(message.contains("disk full"), message)
-            XCTAssertTrue("\($0)".hasPrefix("Token store error (io)"), "\($0)")
+            XCTAssertTrue(detail.contains("disk full"), detail)
+            XCTAssertEqual($0.localizedDescription, ($0 as? TokenKeepError)?.description)
         }
 
         struct Unexpected: Error {}
         let other = try makeKeeper(store: FailingStore(error: Unexpected()))
-        XCTAssertThrowsError(try other.setTokens(accessToken: "at_x", refreshToken: nil, expiresInSecs: 60, scope: nil)) {
+        XCTAssertThrowsError(try other.setTokens(accessToken: "at_x", expiresInSecs: 60)) {
             guard case TokenKeepError.Storage(let kind, _) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(kind, .other)
         }
     }
-
-    func testTheProcessLockTimesOut() throws {
-        let store = DictionaryStore()
-        try store.lock(key: "k", timeoutMs: 10)
-        XCTAssertThrowsError(try store.lock(key: "k", timeoutMs: 20)) {
-            guard case StoreError.LockTimeout = $0 else { return XCTFail("\($0)") }
-        }
-        try store.unlock(key: "k")
-        try store.lock(key: "k", timeoutMs: 10)
-        try store.unlock(key: "k")
-    }
 }
 
-/// The smallest useful Swift store: a dictionary behind a lock.
-final class DictionaryStore: ProcessLocalTokenStore, @unchecked Sendable {
+/// The smallest useful Swift store: a dictionary behind a lock (no
+/// `lock`/`unlock`: the defaults do nothing).
+final class DictionaryStore: TokenStore, @unchecked Sendable {
     private let lock = NSLock()
     private var records: [String: Data] = [:]
     private var threads = Set<String>()
@@ -109,7 +100,7 @@ final class DictionaryStore: ProcessLocalTokenStore, @unchecked Sendable {
 }
 
 /// A store whose writes fail with `error`.
-final class FailingStore: ProcessLocalTokenStore, @unchecked Sendable {
+final class FailingStore: TokenStore, @unchecked Sendable {
     private let error: any Error
     init(error: any Error) { self.error = error }
     func load(key: String) throws -> Data? { nil }

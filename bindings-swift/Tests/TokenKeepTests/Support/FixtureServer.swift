@@ -74,17 +74,14 @@ final class FixtureServer: @unchecked Sendable {
 
     func url(_ path: String) -> String { baseURL + path }
 
-    /// The config of a public client of this server, signing in through
+    /// The options of a public client of this server, signing in through
     /// `/authorize` (or `/device_authorization`) and sending the token to
     /// this server's `/api`.
-    func config(client: String = "public-app") -> ClientConfig {
-        var config = ClientConfig(tokenEndpoint: url("/token"), clientId: client)
-        config.authorizationEndpoint = url("/authorize")
-        config.revocationEndpoint = url("/revoke")
-        config.deviceAuthorizationEndpoint = url("/device_authorization")
-        config.redirectUri = "com.example.app:/callback"
-        config.apiOrigins = [baseURL]
-        return config
+    func options(client: String = "public-app") -> TokenKeeperOptions {
+        TokenKeeperOptions(
+            tokenEndpoint: url("/token"), clientId: client, authorizationEndpoint: url("/authorize"),
+            revocationEndpoint: url("/revoke"), deviceAuthorizationEndpoint: url("/device_authorization"),
+            redirectUri: "com.example.app:/callback", apiOrigins: [baseURL])
     }
 
     // MARK: - Admin and stats

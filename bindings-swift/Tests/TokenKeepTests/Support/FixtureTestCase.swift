@@ -27,23 +27,13 @@ class FixtureTestCase: XCTestCase {
         policy: RefreshPolicy? = nil,
         listener: SessionListener? = nil
     ) throws -> TokenKeeper {
-        var builder = TokenKeeperBuilder(config: server.config(client: client))
-        if let accountId { builder = builder.accountId(accountId: accountId) }
-        if let clock { builder = builder.manualClock(clock: clock) }
-        if let store { builder = builder.store(store: store) }
-        if let policy { builder = builder.policy(policy: policy) }
-        if let listener { builder = builder.listener(listener: listener) }
-        return try builder.build()
-    }
-
-    /// Waits up to 5 s for `condition`.
-    func eventually(_ what: String, _ condition: () async throws -> Bool) async rethrows {
-        let deadline = Date(timeIntervalSinceNow: 5)
-        while Date() < deadline {
-            if try await condition() { return }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        XCTFail("timed out waiting for: \(what)")
+        var options = server.options(client: client)
+        options.accountId = accountId ?? options.accountId
+        options.clock = clock
+        options.store = store
+        options.policy = policy ?? options.policy
+        options.listener = listener
+        return try TokenKeeper(options: options)
     }
 }
 
@@ -55,7 +45,7 @@ final class RecordingListener: SessionListener, @unchecked Sendable {
     private var failures: [RefreshFailure] = []
 
     func onTokensChanged(event: TokensChanged) { lock.withLock { changes.append(event) } }
-    func onSessionExpired(message: String) { lock.withLock { expired.append(message) } }
+    func onSessionExpired(reason: String) { lock.withLock { expired.append(reason) } }
     func onRefreshFailed(failure: RefreshFailure) { lock.withLock { failures.append(failure) } }
 
     var tokenChanges: [TokensChanged] { lock.withLock { changes } }
