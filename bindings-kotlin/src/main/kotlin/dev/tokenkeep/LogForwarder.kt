@@ -1,5 +1,7 @@
 package dev.tokenkeep
 
+import dev.tokenkeep.ffi.LogLevel
+import dev.tokenkeep.ffi.LogRecord
 import java.util.logging.Level
 import java.util.logging.LogManager
 import java.util.logging.Logger

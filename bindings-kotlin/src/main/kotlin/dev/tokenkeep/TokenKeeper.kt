@@ -1,0 +1,93 @@
+package dev.tokenkeep
+
+import dev.tokenkeep.ffi.TokenKeepException
+import dev.tokenkeep.ffi.TokenKeeperOptions
+import dev.tokenkeep.ffi.TokenLease
+
+/**
+ * One account's OAuth 2.0 session: the core's keeper (generated in
+ * `dev.tokenkeep.ffi`) with the access token cached on the JVM side.
+ *
+ * Every method is the core's, inherited with its name and its `@Throws`:
+ * `suspend` calls for coroutines and a `…Blocking` twin of each for Java and
+ * plain threads (`accessToken`/`accessTokenBlocking`, `refreshIfRejected`,
+ * `setTokens`, `logout`, `maySendTokenTo`, …). The only one done here is the
+ * fresh-token path: [accessToken] and [accessTokenBlocking] answer from
+ * [AccessTokenCache] while the core's lease on the token runs, so a fresh
+ * token costs a field read instead of a native call. The core drops that
+ * cache itself, synchronously, whenever the tokens change, a refresh fails or
+ * the session ends; nothing here has to remember to. With a `ManualClock` in
+ * the options nothing is cached (test time moves, `System.nanoTime` does not).
+ *
+ * ```kotlin
+ * val keeper = TokenKeeper(TokenKeeperOptions(
+ *     tokenEndpoint = "https://auth.example.com/oauth/token",
+ *     clientId = "my-app",
+ *     apiOrigins = listOf("https://api.example.com"),
+ * ))
+ * keeper.setTokenResponse(tokenEndpointJson)
+ * val token = keeper.accessToken()          // suspend; refreshes first when needed
+ * ```
+ * ```java
+ * TokenKeeperOptions options = TokenKeeper.options("https://auth.example.com/oauth/token", "my-app");
+ * options.setApiOrigins(List.of("https://api.example.com"));
+ * try (TokenKeeper keeper = new TokenKeeper(options)) {
+ *     String token = keeper.accessTokenBlocking();
+ * }
+ * ```
+ *
+ * Errors are the generated [TokenKeepException] (sealed; its `message` is the
+ * core's wording). Close the keeper ([AutoCloseable]) to free the native
+ * session; the first one made also installs [TokenKeepLogging].
+ */
+class TokenKeeper @Throws(TokenKeepException::class) constructor(options: TokenKeeperOptions) :
+    dev.tokenkeep.ffi.TokenKeeper(options.also { TokenKeepLogging.installOnce() }) {
+
+    private val cache: AccessTokenCache? = if (options.clock == null) AccessTokenCache() else null
+
+    init {
+        cache?.let { setTokenCache(it) }
+    }
+
+    /**
+     * A valid access token: the cached one while its lease runs, otherwise
+     * the core's (refreshing first if it expired; every caller shares one
+     * refresh). Sensitive: send it, never log it.
+     */
+    @Throws(TokenKeepException::class)
+    override suspend fun accessToken(): String {
+        val cache = cache ?: return super.accessToken()
+        cache.get()?.let { return it }
+        val ticket = cache.ticket()
+        return cache.put(ticket, super.accessTokenLease())
+    }
+
+    /** Blocking [accessToken]. */
+    @Throws(TokenKeepException::class)
+    override fun accessTokenBlocking(): String {
+        val cache = cache ?: return super.accessTokenBlocking()
+        cache.get()?.let { return it }
+        val ticket = cache.ticket()
+        return cache.put(ticket, super.accessTokenLeaseBlocking())
+    }
+
+    override fun destroy() {
+        cache?.invalidate()
+        super.destroy()
+    }
+
+    private fun AccessTokenCache.put(ticket: AccessTokenCache.Ticket, lease: TokenLease): String =
+        lease.use { put(ticket, it.accessToken(), it.validForMs()) }
+
+    companion object {
+        /**
+         * Options with the two required fields and every other at its
+         * default, for Java (Kotlin names the arguments instead). Set the
+         * rest on the record: `options.setApiOrigins(…)`, `options.setStore(…)`,
+         * `options.getPolicy().setRefreshAheadSecs(120)`.
+         */
+        @JvmStatic
+        fun options(tokenEndpoint: String, clientId: String): TokenKeeperOptions =
+            TokenKeeperOptions(tokenEndpoint = tokenEndpoint, clientId = clientId)
+    }
+}
