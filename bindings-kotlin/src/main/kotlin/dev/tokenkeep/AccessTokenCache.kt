@@ -21,11 +21,9 @@ internal class AccessTokenCache : TokenCache {
     /** Taken before asking the core: the generation it saw and the time. */
     class Ticket(val generation: Long, val startedNanos: Long)
 
-    @Volatile
-    private var entry: Entry? = null
+    @Volatile private var entry: Entry? = null
 
-    @Volatile
-    private var generation = 0L
+    @Volatile private var generation = 0L
 
     /** The cached token, if its lease has not run out. */
     fun get(): String? {

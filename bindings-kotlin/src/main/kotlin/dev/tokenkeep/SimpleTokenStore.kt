@@ -8,12 +8,10 @@ import dev.tokenkeep.ffi.TokenStore
  * [save] and [delete]. (Implementing the generated [TokenStore] directly
  * works as well, from either language; this base only adds the no-op lock.)
  *
- * The keeper keeps one opaque record per account id (versioned JSON written
- * by the core) and calls the store from its own native threads: an
- * implementation must be thread-safe and must not touch thread-bound state.
- * A record holds live credentials: a store that writes to disk must encrypt
- * it (on Android, with a key from the Android Keystore); the core's
- * `EncryptedFileStore` and `SqliteStore` already do.
+ * The keeper keeps one opaque record per account id and calls the store from
+ * its own native threads (be thread-safe). A record holds live credentials:
+ * encrypt what you write to disk (the core's `EncryptedFileStore` and
+ * `SqliteStore` already do).
  *
  * The core holds the in-process lock on an account, so [lock] and [unlock]
  * do nothing here. Override both only when the store is shared between

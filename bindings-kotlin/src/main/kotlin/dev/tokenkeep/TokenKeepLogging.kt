@@ -11,19 +11,14 @@ import dev.tokenkeep.ffi.setLogSink
  *
  * The core logs what happens to tokens (a failed refresh is a warning,
  * tokens that could not be stored an error; never a token). Installed when
- * the first [TokenKeeper] is made (or by [install]), this adapter forwards each record to
+ * the first [TokenKeeper] is made, this adapter forwards each record to
  * SLF4J when an SLF4J provider is on the classpath and to
  * `java.util.logging` otherwise (on Android that reaches logcat). Loggers
  * are named after the core's module: `dev.tokenkeep.session`,
  * `dev.tokenkeep.store.sqlite`, …, all below `dev.tokenkeep`.
  *
- * | core  | SLF4J | java.util.logging |
- * |-------|-------|-------------------|
- * | ERROR | error | SEVERE            |
- * | WARN  | warn  | WARNING           |
- * | INFO  | info  | INFO              |
- * | DEBUG | debug | FINE              |
- * | TRACE | trace | FINER             |
+ * Levels: ERROR, WARN, INFO, DEBUG, TRACE are SLF4J's of the same name and
+ * java.util.logging's SEVERE, WARNING, INFO, FINE, FINER.
  *
  * Each record that crosses from the core costs a native callback (about
  * 150 µs on JNA), so the core filters by level before crossing: it passes on
@@ -74,11 +69,7 @@ object TokenKeepLogging {
     /** The core's sink: hands each record to the chosen backend. */
     private class ForwardingSink(private val forwarder: LogForwarder) : LogSink {
         override fun log(record: LogRecord) {
-            try {
-                forwarder.forward(record)
-            } catch (e: Throwable) {
-                // A logging failure must not reach the core's event thread.
-            }
+            runCatching { forwarder.forward(record) } // a logging failure must not reach the core's event thread
         }
 
         override fun toString(): String = "ForwardingSink(${forwarder.name})"

@@ -21,20 +21,12 @@ import dev.tokenkeep.ffi.TokenLease
  *
  * ```kotlin
  * val keeper = TokenKeeper(TokenKeeperOptions(
- *     tokenEndpoint = "https://auth.example.com/oauth/token",
- *     clientId = "my-app",
+ *     tokenEndpoint = "https://auth.example.com/oauth/token", clientId = "my-app",
  *     apiOrigins = listOf("https://api.example.com"),
  * ))
- * keeper.setTokenResponse(tokenEndpointJson)
- * val token = keeper.accessToken()          // suspend; refreshes first when needed
+ * val token = keeper.accessToken()          // suspend; Java: accessTokenBlocking()
  * ```
- * ```java
- * TokenKeeperOptions options = TokenKeeper.options("https://auth.example.com/oauth/token", "my-app");
- * options.setApiOrigins(List.of("https://api.example.com"));
- * try (TokenKeeper keeper = new TokenKeeper(options)) {
- *     String token = keeper.accessTokenBlocking();
- * }
- * ```
+ * Java fills the options with [options] and the record's setters (see the README).
  *
  * Errors are the generated [TokenKeepException] (sealed; its `message` is the
  * core's wording). Close the keeper ([AutoCloseable]) to free the native
@@ -55,29 +47,25 @@ class TokenKeeper @Throws(TokenKeepException::class) constructor(options: TokenK
      * refresh). Sensitive: send it, never log it.
      */
     @Throws(TokenKeepException::class)
-    override suspend fun accessToken(): String {
-        val cache = cache ?: return super.accessToken()
-        cache.get()?.let { return it }
-        val ticket = cache.ticket()
-        return cache.put(ticket, super.accessTokenLease())
-    }
+    override suspend fun accessToken(): String = cached({ super.accessToken() }, { super.accessTokenLease() })
 
     /** Blocking [accessToken]. */
     @Throws(TokenKeepException::class)
-    override fun accessTokenBlocking(): String {
-        val cache = cache ?: return super.accessTokenBlocking()
-        cache.get()?.let { return it }
-        val ticket = cache.ticket()
-        return cache.put(ticket, super.accessTokenLeaseBlocking())
-    }
+    override fun accessTokenBlocking(): String =
+        cached({ super.accessTokenBlocking() }, { super.accessTokenLeaseBlocking() })
 
     override fun destroy() {
         cache?.invalidate()
         super.destroy()
     }
 
-    private fun AccessTokenCache.put(ticket: AccessTokenCache.Ticket, lease: TokenLease): String =
-        lease.use { put(ticket, it.accessToken(), it.validForMs()) }
+    /** The cached token, or [lease]'s (cached for as long as it allows); [uncached] without a cache. */
+    private inline fun cached(uncached: () -> String, lease: () -> TokenLease): String {
+        val cache = cache ?: return uncached()
+        cache.get()?.let { return it }
+        val ticket = cache.ticket()
+        return lease().use { cache.put(ticket, it.accessToken(), it.validForMs()) }
+    }
 
     companion object {
         /**

@@ -11,11 +11,9 @@ import okhttp3.Response
  * `maySendTokenTo` allows (an origin in `apiOrigins`, https or loopback
  * http, no user info), and to no other.
  *
- * Add it as an application interceptor (`addInterceptor`, what
- * [authorizedBy] does) together with [TokenAuthenticator]: it then runs once
- * per call, and OkHttp drops `Authorization` itself when a redirect leaves
- * the origin. As a network interceptor it would check every hop, but
- * [TokenAuthenticator] could then not see which token was sent.
+ * Add it as an application interceptor with [TokenAuthenticator] (what
+ * [authorizedBy] does): OkHttp drops `Authorization` itself when a redirect
+ * leaves the origin, and the authenticator sees which token was sent.
  *
  * A request that already carries an `Authorization` header is left alone.
  * The token comes from `accessTokenBlocking()` (the cached one while fresh;

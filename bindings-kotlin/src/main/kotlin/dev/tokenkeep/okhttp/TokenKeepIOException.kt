@@ -8,15 +8,6 @@ import java.io.IOException
  * why. OkHttp lets interceptors and authenticators fail only with an
  * [IOException]; catch this one and `when` over [error] as anywhere else.
  *
- * ```kotlin
- * try {
- *     client.newCall(request).execute().use { … }
- * } catch (e: TokenKeepIOException) {
- *     when (e.error) {
- *         is TokenKeepException.SessionExpired, is TokenKeepException.NotSignedIn -> showSignIn()
- *         else -> retryLater()
- *     }
- * }
- * ```
+ * `catch (e: TokenKeepIOException) { if (e.error is TokenKeepException.SessionExpired) showSignIn() }`
  */
 class TokenKeepIOException(val error: TokenKeepException) : IOException(error.message, error)
