@@ -3,8 +3,9 @@
 #
 #   1. the core library, release profile (`cargo build --release -p tokenkeep`,
 #      shared with the Python wheel build), for each requested target;
-#   2. the Kotlin bindings, generated from that library by the workspace's
-#      pinned uniffi-bindgen into target/generated-sources/uniffi;
+#   2. the Kotlin bindings (package dev.tokenkeep.ffi), generated from that
+#      library by the workspace's pinned uniffi-bindgen into
+#      target/generated-sources/uniffi;
 #   3. the library copied under JNA's resource prefix
 #      (target/generated-resources/native/linux-x86-64/libtokenkeep.so, ...),
 #      so `Native.load` finds it inside the JAR with no library path.
@@ -89,12 +90,12 @@ rm -rf "$gen"
 mkdir -p "$gen"
 cargo run --quiet -p uniffi-bindgen -- generate "$(lib_path "$host")" \
   --language kotlin --out-dir "$gen" --no-format --config "$here/uniffi.toml"
-generated="$gen/dev/tokenkeep/tokenkeep.kt"
+generated="$gen/dev/tokenkeep/ffi/tokenkeep.kt"
 [ -f "$generated" ] || { echo "build.sh: uniffi-bindgen wrote no $generated" >&2; exit 1; }
 
 # 2. Error messages. uniffi renders an error's `message` as a field dump
-# ("message=..., retryAfterSecs=..."); each variant's getter is pointed at
-# the one function that words them (src/main/kotlin/dev/tokenkeep/ErrorMessages.kt).
+# ("detail=..., oauthError=..."); each variant's getter is pointed at the
+# core's Display (see scripts/shape-error-messages.sh).
 "$here/scripts/shape-error-messages.sh" "$generated"
 
 # 3. Native libraries under JNA's resource prefixes.

@@ -28,7 +28,7 @@ echo "==> JAR: package and load from it alone"
 mvn -B -ntp -q jar:jar dependency:build-classpath -Dmdep.outputFile=target/runtime.classpath -Dmdep.includeScope=runtime
 jar="$(ls target/tokenkeep-*.jar | grep -v -e -sources -e -javadoc | sed -n 1p)"
 listing="$(jar tf "$jar")"
-for entry in linux-x86-64/libtokenkeep.so dev/tokenkeep/TokenSession.class dev/tokenkeep/TokenKeeper.class; do
+for entry in linux-x86-64/libtokenkeep.so dev/tokenkeep/TokenKeeper.class dev/tokenkeep/ffi/TokenKeeper.class; do
   grep -qx "$entry" <<<"$listing" || { echo "run-tests.sh: $jar lacks $entry" >&2; exit 1; }
 done
 java -cp "$jar:$(cat target/runtime.classpath)" scripts/JarSmoke.java

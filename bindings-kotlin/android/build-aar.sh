@@ -70,7 +70,7 @@ generate_bindings() {
   rm -rf "$out"
   (cd "$root" && cargo run --quiet -p uniffi-bindgen -- generate "$lib" \
     --language kotlin --out-dir "$out" --no-format --config "$config")
-  "$kotlin_dir/scripts/shape-error-messages.sh" "$out/dev/tokenkeep/tokenkeep.kt"
+  "$kotlin_dir/scripts/shape-error-messages.sh" "$out/dev/tokenkeep/ffi/tokenkeep.kt"
   echo "build-aar.sh: Android bindings in ${out#"$root"/}"
 }
 

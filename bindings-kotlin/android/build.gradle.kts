@@ -16,8 +16,9 @@ android {
     compileSdk = 35
 
     defaultConfig {
-        // CompletableFuture (the …Async methods, kotlinx.coroutines.future) is API 24+.
-        minSdk = 24
+        // java.time.Instant (TokenSet.expiresAt, setTokens(expiresAt)) is API 26+;
+        // apps on 24-25 can use it through core library desugaring.
+        minSdk = 26
         consumerProguardFiles("consumer-rules.pro")
         ndk {
             abiFilters += listOf("arm64-v8a", "armeabi-v7a", "x86_64")

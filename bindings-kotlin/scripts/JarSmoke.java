@@ -1,6 +1,7 @@
-import dev.tokenkeep.ManualClock;
-import dev.tokenkeep.SessionState;
-import dev.tokenkeep.TokenSession;
+import dev.tokenkeep.TokenKeeper;
+import dev.tokenkeep.ffi.ManualClock;
+import dev.tokenkeep.ffi.SessionState;
+import dev.tokenkeep.ffi.TokenKeeperOptions;
 
 /**
  * Loads tokenkeep from the packaged JAR alone (run by run-tests.sh with the
@@ -10,12 +11,12 @@ import dev.tokenkeep.TokenSession;
 public class JarSmoke {
     public static void main(String[] args) throws Exception {
         if (System.getProperty("jna.library.path") != null) throw new AssertionError("jna.library.path is set");
-        try (TokenSession session = TokenSession.builder("https://auth.example.com/oauth/token", "smoke")
-                .manualClock(new ManualClock())
-                .build()) {
-            session.setTokenResponse("{\"access_token\":\"at_smoke\",\"token_type\":\"Bearer\",\"expires_in\":3600}").close();
-            if (!"at_smoke".equals(session.accessTokenBlocking())) throw new AssertionError("wrong token");
-            if (session.state() != SessionState.VALID) throw new AssertionError("state " + session.state());
+        TokenKeeperOptions options = TokenKeeper.options("https://auth.example.com/oauth/token", "smoke");
+        options.setClock(new ManualClock());
+        try (TokenKeeper keeper = new TokenKeeper(options)) {
+            keeper.setTokenResponse("{\"access_token\":\"at_smoke\",\"token_type\":\"Bearer\",\"expires_in\":3600}").close();
+            if (!"at_smoke".equals(keeper.accessTokenBlocking())) throw new AssertionError("wrong token");
+            if (keeper.state() != SessionState.VALID) throw new AssertionError("state " + keeper.state());
         }
         String from = JarSmoke.class.getClassLoader().getResource("linux-x86-64/libtokenkeep.so") != null
                 ? "linux-x86-64/libtokenkeep.so in the JAR" : "?";

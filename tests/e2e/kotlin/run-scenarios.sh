@@ -45,7 +45,7 @@ for name in libtokenkeep.so libtokenkeep.dylib tokenkeep.dll; do
     break
   fi
 done
-compiled=target/classes/dev/tokenkeep/TokenSession.class
+compiled=target/classes/dev/tokenkeep/TokenKeeper.class
 why=
 if [ ! -f "$compiled" ] || [ -z "$staged" ]; then
   why="bindings-kotlin/target/classes holds no build"

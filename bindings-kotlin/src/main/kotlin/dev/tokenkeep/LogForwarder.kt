@@ -1,5 +1,7 @@
 package dev.tokenkeep
 
+import dev.tokenkeep.ffi.LogLevel
+import dev.tokenkeep.ffi.LogRecord
 import java.util.logging.Level
 import java.util.logging.LogManager
 import java.util.logging.Logger
@@ -44,23 +46,12 @@ internal sealed class LogForwarder(val name: String) {
                     LogManager.getLogManager().getLogger(name)?.let { lowest = minOf(lowest, effectiveLevel(it)) }
                 }
             }
-            return when {
-                lowest <= Level.FINER.intValue() -> LogLevel.TRACE
-                lowest <= Level.FINE.intValue() -> LogLevel.DEBUG
-                lowest <= Level.INFO.intValue() -> LogLevel.INFO
-                lowest <= Level.WARNING.intValue() -> LogLevel.WARN
-                else -> LogLevel.ERROR
-            }
+            // The most verbose core level whose java.util.logging level is shown.
+            return JUL_LEVELS.entries.lastOrNull { it.value.intValue() >= lowest }?.key ?: LogLevel.ERROR
         }
 
         override fun forward(record: LogRecord) {
-            val level = when (record.level) {
-                LogLevel.ERROR -> Level.SEVERE
-                LogLevel.WARN -> Level.WARNING
-                LogLevel.INFO -> Level.INFO
-                LogLevel.DEBUG -> Level.FINE
-                LogLevel.TRACE -> Level.FINER
-            }
+            val level = JUL_LEVELS.getValue(record.level)
             val logger = Logger.getLogger(loggerName(record.target))
             if (logger.isLoggable(level)) logger.logp(level, record.target, null, text(record))
         }
@@ -107,6 +98,12 @@ internal sealed class LogForwarder(val name: String) {
     }
 
     companion object {
+        /** Core level -> java.util.logging level, least verbose first. */
+        private val JUL_LEVELS = linkedMapOf(
+            LogLevel.ERROR to Level.SEVERE, LogLevel.WARN to Level.WARNING, LogLevel.INFO to Level.INFO,
+            LogLevel.DEBUG to Level.FINE, LogLevel.TRACE to Level.FINER,
+        )
+
         /** SLF4J when it is on the classpath with a provider, else `java.util.logging`. */
         fun forThisClasspath(): LogForwarder {
             val slf4j = try {

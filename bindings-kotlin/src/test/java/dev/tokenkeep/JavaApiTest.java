@@ -2,108 +2,126 @@ package dev.tokenkeep;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tokenkeep.ffi.AuthorizationRequest;
+import dev.tokenkeep.ffi.ChangeReason;
+import dev.tokenkeep.ffi.ClientAuthMethod;
+import dev.tokenkeep.ffi.DeviceAuthorization;
+import dev.tokenkeep.ffi.EncryptedFileStore;
+import dev.tokenkeep.ffi.HttpHeader;
+import dev.tokenkeep.ffi.HttpRequest;
+import dev.tokenkeep.ffi.HttpResponse;
+import dev.tokenkeep.ffi.LogLevel;
+import dev.tokenkeep.ffi.LogRecord;
+import dev.tokenkeep.ffi.LogSink;
+import dev.tokenkeep.ffi.LogoutOutcome;
+import dev.tokenkeep.ffi.ManualClock;
+import dev.tokenkeep.ffi.RefreshFailure;
+import dev.tokenkeep.ffi.RefreshPolicy;
+import dev.tokenkeep.ffi.ResponseMapping;
+import dev.tokenkeep.ffi.SessionListener;
+import dev.tokenkeep.ffi.SessionState;
+import dev.tokenkeep.ffi.SqliteStore;
+import dev.tokenkeep.ffi.StorageErrorKind;
+import dev.tokenkeep.ffi.StoreException;
+import dev.tokenkeep.ffi.TokenCache;
+import dev.tokenkeep.ffi.TokenKeepException;
+import dev.tokenkeep.ffi.TokenKeeperOptions;
+import dev.tokenkeep.ffi.TokenLease;
+import dev.tokenkeep.ffi.TokenRevocation;
+import dev.tokenkeep.ffi.TokenSet;
+import dev.tokenkeep.ffi.TokenStore;
+import dev.tokenkeep.ffi.TokensChanged;
+import dev.tokenkeep.ffi.TokenkeepKt;
 import dev.tokenkeep.okhttp.TokenKeepIOException;
 import dev.tokenkeep.okhttp.TokenKeepOkHttp;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The Java-facing API, used from Java: builder, blocking and future calls, exceptions, a store, OkHttp. */
+/**
+ * The API from Java (issue 12): every public method of TokenKeeper in its
+ * blocking form, of the stores, TokenSet and the options; every foreign
+ * interface (TokenStore with lock/unlock, SessionListener, TokenCache,
+ * LogSink) implemented in Java; against the fixture server.
+ */
 class JavaApiTest {
-    /** A store written in Java: only load, save and delete; the base class locks. */
-    static final class MapStore extends SimpleTokenStore {
+    /** A Java store implementing the generated interface itself, lock and unlock included. */
+    static final class MapStore implements TokenStore {
         final Map<String, byte[]> records = new ConcurrentHashMap<>();
+        final List<String> calls = new CopyOnWriteArrayList<>();
 
-        @Override
-        public byte[] load(String key) {
-            return records.get(key);
-        }
-
-        @Override
-        public void save(String key, byte[] record) {
-            records.put(key, record);
-        }
-
-        @Override
-        public void delete(String key) {
-            records.remove(key);
-        }
+        @Override public byte[] load(String key) { calls.add("load"); return records.get(key); }
+        @Override public void save(String key, byte[] record) { calls.add("save"); records.put(key, record); }
+        @Override public void delete(String key) { calls.add("delete"); records.remove(key); }
+        @Override public void lock(String key, long timeoutMs) { calls.add("lock " + timeoutMs); }
+        @Override public void unlock(String key) { calls.add("unlock"); }
     }
 
-    private static TokenSession session(FixtureServer fixture, TokenStore store) throws TokenKeepException {
-        return TokenSession.builder(fixture.url("/token"), "public-app")
-                .authorizationEndpoint(fixture.url("/authorize"))
-                .revocationEndpoint(fixture.url("/revoke"))
-                .redirectUri(FixtureServer.REDIRECT_URI)
-                .apiOrigins(fixture.getBaseUrl())
-                .accountId("user-42")
-                .store(store)
-                .initialBackoffMillis(10)
-                .maxBackoffMillis(50)
-                .build();
+    static final class Listener implements SessionListener {
+        final List<TokensChanged> changed = new CopyOnWriteArrayList<>();
+        final List<String> expired = new CopyOnWriteArrayList<>();
+        final List<RefreshFailure> failed = new CopyOnWriteArrayList<>();
+
+        @Override public void onTokensChanged(TokensChanged event) { changed.add(event); }
+        @Override public void onSessionExpired(String reason) { expired.add(reason); }
+        @Override public void onRefreshFailed(RefreshFailure failure) { failed.add(failure); }
     }
 
-    /** Signs in the way a Java app would: open the URL, take the callback, complete. */
-    private static void signIn(TokenSession session, FixtureServer fixture) throws TokenKeepException {
-        try (AuthorizationRequest request = session.getKeeper().authorizationRequest(Map.of())) {
-            String callback = fixture.approve(request.url());
-            try (TokenSet tokens = session.completeAuthorizationBlocking(request, callback)) {
-                assertTrue(tokens.hasRefreshToken());
-            }
-        }
+    static final class CountingCache implements TokenCache {
+        final AtomicInteger invalidations = new AtomicInteger();
+
+        @Override public void invalidate() { invalidations.incrementAndGet(); }
     }
 
-    @Test
-    void blockingAndFutureCallsAndTheExceptionsJavaCatches() throws Exception {
-        try (FixtureServer fixture = new FixtureServer(); TokenSession session = session(fixture, new MapStore())) {
-            // Not signed in yet: a checked exception Java can catch by its class.
-            try {
-                session.accessTokenBlocking();
-                throw new AssertionError("expected NotSignedIn");
-            } catch (TokenKeepException.NotSignedIn e) {
-                assertTrue(e.getMessage().startsWith("not signed in"), e.getMessage());
-                assertEquals("sign in", whatToDo(e));
-            }
-            ExecutionException failed = assertThrows(ExecutionException.class,
-                    () -> session.accessTokenAsync().get(5, TimeUnit.SECONDS));
-            assertInstanceOf(TokenKeepException.NotSignedIn.class, failed.getCause());
+    static final class Sink implements LogSink {
+        final List<LogRecord> records = new CopyOnWriteArrayList<>();
 
-            signIn(session, fixture);
-            String token = session.accessTokenBlocking();
-            CompletableFuture<String> future = session.accessTokenAsync();
-            assertEquals(token, future.get(5, TimeUnit.SECONDS));
-            assertEquals(SessionState.VALID, session.state());
-            assertFalse(session.toString().contains(token));
-
-            String refreshed = session.refreshAsync().thenApply(tokens -> {
-                try (tokens) {
-                    return tokens.accessToken();
-                }
-            }).get(10, TimeUnit.SECONDS);
-            assertNotEquals(token, refreshed);
-            assertEquals(refreshed, session.accessTokenBlocking());
-            assertEquals(1, fixture.refreshRequests());
-
-            assertTrue(session.logoutAsync().get(10, TimeUnit.SECONDS).getFullyRevoked());
-            assertThrows(TokenKeepException.NotSignedIn.class, session::accessTokenBlocking);
-        }
+        @Override public void log(LogRecord record) { records.add(record); }
     }
 
-    /** The access token of [tokens], which it closes. */
+    /** Options set field by field, the way Java fills the record. */
+    private static TokenKeeperOptions options(FixtureServer fixture, TokenStore store, SessionListener listener) {
+        TokenKeeperOptions options = TokenKeeper.options(fixture.url("/token"), "public-app");
+        options.setAuthorizationEndpoint(fixture.url("/authorize"));
+        options.setRevocationEndpoint(fixture.url("/revoke"));
+        options.setDeviceAuthorizationEndpoint(fixture.url("/device_authorization"));
+        options.setRedirectUri(FixtureServer.REDIRECT_URI);
+        options.setApiOrigins(List.of(fixture.getBaseUrl()));
+        options.setAccountId("user-42");
+        options.setScopes(List.of("read"));
+        options.setAuthMethod(ClientAuthMethod.PUBLIC_CLIENT);
+        options.setExtraTokenParams(Map.of());
+        options.setClientCredentials(false);
+        options.setResponseMapping(new ResponseMapping("access_token", "refresh_token", "token_type", "expires_in", null, null, null, "scope", "id_token"));
+        options.setUnexplainedRefusalEndsSession(true);
+        options.setStore(store);
+        options.setListener(listener);
+        RefreshPolicy policy = options.getPolicy();
+        policy.setInitialBackoffMs(10);
+        policy.setMaxBackoffMs(50);
+        policy.setMaxRetries(1);
+        policy.setStoreLockTimeoutMs(1_234);
+        return options;
+    }
+
     private static String accessTokenOf(TokenSet tokens) {
         try (tokens) {
             return tokens.accessToken();
@@ -111,67 +129,186 @@ class JavaApiTest {
     }
 
     @Test
-    void deviceSignInWithFuturesIntoASqliteStoreGivenToTheBuilder(@TempDir Path directory) throws Exception {
-        byte[] key = new byte[32];
-        for (int i = 0; i < key.length; i++) {
-            key[i] = (byte) i;
-        }
-        String database = directory.resolve("tokens.sqlite3").toString();
-        try (FixtureServer fixture = new FixtureServer()) {
-            String renewed;
-            try (SqliteStore store = SqliteStore.Companion.open(database, key);
-                 TokenSession session = TokenSession.builder(fixture.url("/token"), "public-app")
-                         .deviceAuthorizationEndpoint(fixture.url("/device_authorization"))
-                         .store(store)
-                         .accountId("tv-1")
-                         .build()) {
-                DeviceAuthorization device = session.startDeviceAuthorizationAsync().get(10, TimeUnit.SECONDS);
-                assertEquals(fixture.url("/device"), device.verificationUri());
-                // The user approves a second later; if that fails, the polling stops.
-                CompletableFuture<Integer> approval = CompletableFuture.supplyAsync(
-                        () -> fixture.approveDevice(device.userCode(), false),
-                        CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS));
-                approval.whenComplete((status, error) -> {
-                    if (error != null || status != 200) device.cancel();
-                });
-                String token = accessTokenOf(session.completeDeviceAuthorizationAsync(device).get(30, TimeUnit.SECONDS));
-                assertEquals(200, approval.get(5, TimeUnit.SECONDS));
-                assertEquals(token, session.accessTokenBlocking());
-                assertEquals(java.util.List.of("tv-1"), store.accounts());
-
-                // An API rejected the token: one refresh; the same rejection reported again finds it renewed.
-                renewed = accessTokenOf(session.refreshIfRejectedAsync(token).get(10, TimeUnit.SECONDS));
-                assertNotEquals(token, renewed);
-                assertEquals(renewed, accessTokenOf(session.refreshIfRejectedAsync(token).get(10, TimeUnit.SECONDS)));
-                assertEquals(renewed, session.accessTokenBlocking());
-                assertEquals(1, fixture.refreshRequests());
+    void everyKeeperMethodFromJava() throws Exception {
+        MapStore store = new MapStore();
+        Listener listener = new Listener();
+        try (FixtureServer fixture = new FixtureServer();
+             TokenKeeper keeper = new TokenKeeper(options(fixture, store, listener))) {
+            assertEquals("user-42", keeper.accountId());
+            assertEquals(List.of(fixture.getBaseUrl()), keeper.apiOrigins());
+            assertTrue(keeper.maySendTokenTo(fixture.url("/api/me")));
+            assertFalse(keeper.maySendTokenTo("https://elsewhere.example/api"));
+            assertEquals(SessionState.EMPTY, keeper.state());
+            assertNull(keeper.tokens());
+            try {
+                keeper.accessTokenBlocking();
+                throw new AssertionError("expected NotSignedIn");
+            } catch (TokenKeepException.NotSignedIn e) {
+                assertEquals(e.toString(), e.getMessage());
+                assertEquals("sign in", whatToDo(e));
             }
 
-            int requests = fixture.tokenRequests();
-            try (SqliteStore reopened = SqliteStore.Companion.open(database, key);
-                 TokenSession again = TokenSession.builder(fixture.url("/token"), "public-app")
-                         .store(reopened)
-                         .accountId("tv-1")
-                         .build()) {
-                assertEquals(renewed, again.accessTokenBlocking());
+            // Sign-in with PKCE.
+            String token;
+            try (AuthorizationRequest request = keeper.authorizationRequest(Map.of("prompt", "login"))) {
+                assertTrue(request.url().contains("prompt=login"));
+                assertEquals(FixtureServer.REDIRECT_URI, request.redirectUri());
+                assertFalse(request.state().isEmpty());
+                assertTrue(request.codeVerifier().length() >= 43);
+                String callback = fixture.approve(request.url());
+                assertFalse(request.codeFromCallback(callback).isEmpty());
+                token = accessTokenOf(keeper.completeAuthorizationBlocking(request, callback));
             }
-            assertEquals(requests, fixture.tokenRequests());
+            assertEquals(token, keeper.accessTokenBlocking());
+            try (TokenLease lease = keeper.accessTokenLeaseBlocking()) {
+                assertEquals(token, lease.accessToken());
+                assertTrue(lease.validForMs() > 0);
+            }
+            try (TokenSet tokens = keeper.validTokensBlocking(60)) {
+                assertEquals(token, tokens.accessToken());
+                assertTrue(tokens.hasRefreshToken());
+                assertNotNull(tokens.refreshToken());
+                assertEquals("Bearer", tokens.tokenType());
+                Instant expiresAt = tokens.expiresAt();
+                assertEquals(tokens.expiresAtUnixMs(), Long.valueOf(expiresAt.toEpochMilli()));
+                assertEquals(tokens.receivedAtUnixMs(), tokens.receivedAt().toEpochMilli());
+                assertEquals(tokens.refreshTokenExpiresAtUnixMs() == null, tokens.refreshTokenExpiresAt() == null);
+                assertEquals("read", tokens.scope());
+                assertEquals(List.of("read"), tokens.scopes());
+                assertNull(tokens.idToken());
+                assertTrue(tokens.extraJson().startsWith("{"));
+                assertFalse(tokens.isExpired());
+                assertTrue(tokens.toJson().contains("\"expires_at\""));
+                assertFalse(tokens.toString().contains(token));
+            }
+            assertFalse(keeper.hasUnsavedTokens());
+            keeper.flush();
+
+            // Refreshes, a 401 reported, tokens set by hand.
+            String refreshed = accessTokenOf(keeper.refreshBlocking());
+            assertNotEquals(token, refreshed);
+            assertEquals(refreshed, accessTokenOf(keeper.refreshIfRejectedBlocking(token)), "already renewed: no refresh");
+            assertEquals(1, fixture.refreshRequests());
+            keeper.setTokens("at_by_hand", null, null, Instant.now().plusSeconds(600), null).close();
+            assertEquals("at_by_hand", keeper.accessTokenBlocking());
+            assertThrows(TokenKeepException.Configuration.class,
+                    () -> keeper.setTokens("at", null, 60L, Instant.now(), null));
+            
+            keeper.setTokenResponse(fixture.signInTokens("public-app")).close();
+
+            // A request sent by the core.
+            HttpResponse response = keeper.sendBlocking(new HttpRequest("GET", fixture.url("/api/me"),
+                    List.of(new HttpHeader("Accept", "application/json")), null));
+            assertEquals(200, response.getStatus());
+            assertTrue(new String(response.getBody(), StandardCharsets.UTF_8).contains("\"sub\""));
+
+            // A Java TokenCache, told synchronously.
+            CountingCache cache = new CountingCache();
+            keeper.setTokenCache(cache);
+            keeper.refreshBlocking().close();
+            assertEquals(1, cache.invalidations.get(), "the refresh dropped the cache before it returned");
+            keeper.setTokenCache(null);
+
+            Listener second = new Listener();
+            keeper.addListener(second);
+            LogoutOutcome outcome = keeper.logoutBlocking();
+            assertTrue(outcome.getFullyRevoked());
+            assertTrue(outcome.getAccessToken() instanceof TokenRevocation.Revoked);
+            assertEquals(SessionState.LOGGED_OUT, keeper.state());
+            assertThrows(TokenKeepException.NotSignedIn.class, keeper::accessTokenBlocking);
+
+            assertTrue(TokenkeepKt.flushListenerEvents(5_000));
+            assertEquals(ChangeReason.LOGGED_OUT, second.changed.get(second.changed.size() - 1).getReason());
+            assertNull(second.changed.get(second.changed.size() - 1).getTokens());
+            assertTrue(listener.changed.size() >= 5, "sign-in, refresh, set, set, refresh, logout: " + listener.changed);
+            assertTrue(store.calls.contains("lock 1234"), "the core called the Java lock with a long: " + store.calls);
+            assertTrue(store.calls.contains("unlock") && store.calls.contains("delete"), store.calls.toString());
         }
     }
 
     @Test
-    void aJavaStoreKeepsTheTokensForTheNextSession() throws Exception {
+    void deviceSignInFromJavaIntoASqliteStore(@TempDir Path directory) throws Exception {
+        byte[] key = new byte[32];
+        String database = directory.resolve("tokens.sqlite3").toString();
+        try (FixtureServer fixture = new FixtureServer();
+             SqliteStore store = SqliteStore.Companion.open(database, key)) {
+            TokenKeeperOptions options = options(fixture, store.asTokenStore(), null);
+            options.setAccountId("tv-1");
+            try (TokenKeeper keeper = new TokenKeeper(options)) {
+                DeviceAuthorization device = keeper.startDeviceAuthorizationBlocking();
+                assertEquals(fixture.url("/device"), device.verificationUri());
+                assertTrue(device.verificationUriComplete().contains(device.userCode()));
+                assertTrue(device.expiresInSecs() > 0 && device.intervalSecs() >= 0);
+                CountDownLatch approved = new CountDownLatch(1);
+                Thread user = new Thread(() -> {
+                    if (fixture.approveDevice(device.userCode(), false) == 200) approved.countDown(); else device.cancel();
+                });
+                user.start();
+                String token = accessTokenOf(keeper.completeDeviceAuthorizationBlocking(device));
+                user.join();
+                assertEquals(0, approved.getCount());
+                assertEquals(token, keeper.accessTokenBlocking());
+                String code = fixture.signInTokens("public-app");
+                assertThrows(TokenKeepException.Authorization.class, () -> keeper.exchangeCodeBlocking("not-a-code", "v".repeat(43)));
+                assertNotNull(code);
+            }
+            assertEquals(List.of("tv-1"), store.accounts());
+            assertFalse(store.keyId().isEmpty());
+            assertEquals(0L, store.purgeUnusedSince(0));
+            assertEquals(0L, store.purgeRefreshExpired(0));
+            byte[] newKey = new byte[32];
+            newKey[0] = 1;
+            assertEquals(1L, store.rotateKey(newKey), "one account's record re-sealed");
+            assertTrue(store.rotatePassphrase("a passphrase long enough") >= 1);
+        }
+    }
+
+    @Test
+    void storesAndClockFromJava(@TempDir Path directory) throws Exception {
+        try (EncryptedFileStore store = EncryptedFileStore.Companion.open(directory.toString(), new byte[32])) {
+            assertEquals(0L, store.recordCount());
+            assertFalse(store.keyId().isEmpty());
+            assertEquals(0L, store.rotateKey(new byte[32]));
+            assertEquals(0L, store.rotatePassphrase("a passphrase long enough"));
+            assertNotNull(store.asTokenStore());
+        }
+        try (EncryptedFileStore store = EncryptedFileStore.Companion.openWithPassphrase(directory.resolve("p").toString(), "pass phrase")) {
+            assertEquals(0L, store.recordCount());
+        }
+        try (SqliteStore store = SqliteStore.Companion.openWithPassphrase(directory.resolve("s.db").toString(), "pass phrase")) {
+            assertEquals(List.of(), store.accounts());
+        }
+        TokenKeepException.Storage badKey = assertThrows(TokenKeepException.Storage.class,
+                () -> EncryptedFileStore.Companion.open(directory.toString(), new byte[3]));
+        assertEquals(badKey.toString(), badKey.getMessage());
+        assertNotNull(TokenkeepKt.memoryStore());
+
+        try (ManualClock clock = new ManualClock()) {
+            clock.setUnixMs(1_000_000);
+            clock.advanceSecs(10);
+            clock.advanceMs(-500);
+            assertEquals(1_009_500L, clock.nowUnixMs());
+        }
+    }
+
+    @Test
+    void aJavaLogSinkGetsTheCoreRecords() throws Exception {
+        Sink sink = new Sink();
         try (FixtureServer fixture = new FixtureServer()) {
-            MapStore store = new MapStore();
-            String token;
-            try (TokenSession first = session(fixture, store)) {
-                signIn(first, fixture);
-                token = first.accessTokenBlocking();
+            assertTrue(TokenkeepKt.setLogSink(sink, LogLevel.DEBUG));
+            TokenKeeperOptions options = options(fixture, null, null);
+            options.getPolicy().setMaxRetries(0);
+            try (ManualClock clock = new ManualClock(); TokenKeeper keeper = new TokenKeeper(options)) {
+                keeper.setTokenResponse(fixture.signInTokens("public-app")).close();
+                fixture.admin("/admin/faults", "{\"status\": 503}");
+                assertThrows(TokenKeepException.Transient.class, keeper::refreshBlocking);
+                assertTrue(TokenkeepKt.flushListenerEvents(5_000));
             }
-            assertNotNull(store.records.get("user-42"));
-            try (TokenSession second = session(fixture, store)) {
-                assertEquals(token, second.accessTokenBlocking());
-            }
+            TokenkeepKt.setLogLevel(LogLevel.WARN);
+            assertTrue(sink.records.stream().anyMatch(r -> r.getLevel() == LogLevel.WARN), sink.records.toString());
+        } finally {
+            TokenkeepKt.clearLogSink();
+            assertTrue(TokenKeepLogging.install(), "the JVM logging adapter is back");
         }
     }
 
@@ -179,32 +316,31 @@ class JavaApiTest {
     void aJavaStoreReportsTypedFailures() throws Exception {
         try (FixtureServer fixture = new FixtureServer()) {
             SimpleTokenStore wrongKey = new SimpleTokenStore() {
-                @Override
-                public byte[] load(String key) {
+                @Override public byte[] load(String key) {
                     throw SimpleTokenStore.fail(new StoreException.WrongKey("record `" + key + "` is sealed with key k1, not k2"));
                 }
-
-                @Override
-                public void save(String key, byte[] record) {}
-
-                @Override
-                public void delete(String key) {}
+                @Override public void save(String key, byte[] record) {}
+                @Override public void delete(String key) {}
             };
-            TokenKeepException.Storage error = assertThrows(TokenKeepException.Storage.class,
-                    () -> TokenSession.builder(fixture.config("public-app")).store(wrongKey).build());
+            TokenKeeperOptions options = fixture.options("public-app");
+            options.setStore(wrongKey);
+            TokenKeepException.Storage error = assertThrows(TokenKeepException.Storage.class, () -> new TokenKeeper(options));
             assertEquals(StorageErrorKind.WRONG_KEY, error.getKind());
             assertTrue(error.getMessage().contains("record `default` is sealed with key k1, not k2"), error.getMessage());
+            assertEquals("check the store: WRONG_KEY", whatToDo(error));
         }
     }
 
     @Test
     void okHttpFromJava() throws Exception {
-        try (FixtureServer fixture = new FixtureServer(); TokenSession session = session(fixture, new MapStore())) {
-            OkHttpClient client = TokenKeepOkHttp.authorizedBy(new OkHttpClient.Builder(), session).build();
+        try (FixtureServer fixture = new FixtureServer();
+             TokenKeeper keeper = new TokenKeeper(options(fixture, new MapStore(), null))) {
+            OkHttpClient client = TokenKeepOkHttp.authorizedBy(new OkHttpClient.Builder(), keeper).build();
             Request me = new Request.Builder().url(fixture.url("/api/me")).build();
-            assertThrows(TokenKeepIOException.class, () -> client.newCall(me).execute().close());
+            TokenKeepIOException failure = assertThrows(TokenKeepIOException.class, () -> client.newCall(me).execute().close());
+            assertTrue(failure.getError() instanceof TokenKeepException.NotSignedIn);
 
-            signIn(session, fixture);
+            keeper.setTokenResponse(fixture.signInTokens("public-app")).close();
             fixture.admin("/admin/expire-access-tokens", "{}");
             try (Response response = client.newCall(me).execute()) {
                 assertEquals(200, response.code());
@@ -215,25 +351,14 @@ class JavaApiTest {
 
     /** What a Java app does about an error: instanceof over the sealed classes. */
     static String whatToDo(TokenKeepException e) {
-        if (TokenKeepErrors.getNeedsSignIn(e)) {
+        if (e instanceof TokenKeepException.SessionExpired || e instanceof TokenKeepException.NotSignedIn) {
             return "sign in";
         } else if (e instanceof TokenKeepException.Transient) {
-            Long wait = TokenKeepErrors.getRetryAfterSeconds((TokenKeepException.Transient) e);
+            Long wait = ((TokenKeepException.Transient) e).getRetryAfterSecs();
             return wait == null ? "retry later" : "retry in " + wait + " s";
         } else if (e instanceof TokenKeepException.Storage) {
             return "check the store: " + ((TokenKeepException.Storage) e).getKind();
         }
         return "report: " + e.getMessage();
-    }
-
-    @Test
-    void errorsReadFromJava() {
-        TokenKeepException.Storage storage = new TokenKeepException.Storage(StorageErrorKind.IO, "disk full");
-        assertEquals(StorageErrorKind.IO, storage.getKind());
-        assertEquals("disk full", storage.getDetail());
-        assertEquals("token store error (io): disk full", storage.getMessage());
-        assertEquals("check the store: IO", whatToDo(storage));
-        assertEquals("sign in", whatToDo(new TokenKeepException.SessionExpired("revoked")));
-        assertEquals("report: configuration error: bad URL", whatToDo(new TokenKeepException.Configuration("bad URL")));
     }
 }

@@ -1,66 +1,68 @@
 package dev.tokenkeep
 
+import dev.tokenkeep.ffi.ManualClock
+import dev.tokenkeep.ffi.RefreshFailure
+import dev.tokenkeep.ffi.SessionListener
+import dev.tokenkeep.ffi.TokenCache
+import dev.tokenkeep.ffi.TokenKeepException
+import dev.tokenkeep.ffi.TokensChanged
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertNotEquals
-import kotlin.test.assertTrue
+import kotlin.test.assertNull
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Test
 
-/** The JVM-side fast path: what drops the cached token, and what it never does. */
+/** The JVM-side fast path: the core drops the cached token, synchronously, on every change. */
 class CacheTest {
+    /** Counts the core's invalidations. */
+    private class CountingCache : TokenCache {
+        val invalidations = AtomicInteger()
+        override fun invalidate() { invalidations.incrementAndGet() }
+    }
+
     @Test
     fun `logout drops the cached token at once`() = runBlocking<Unit> {
         FixtureServer().use { fixture ->
-            signedInSession(fixture).use { session ->
-                session.accessToken()
-                session.logoutBlocking()
-                assertFailsWith<TokenKeepException.NotSignedIn> { session.accessTokenBlocking() }
-                assertFailsWith<TokenKeepException.NotSignedIn> { session.accessToken() }
+            signedInKeeper(fixture).use { keeper ->
+                keeper.accessToken()
+                keeper.logoutBlocking()
+                assertFailsWith<TokenKeepException.NotSignedIn> { keeper.accessTokenBlocking() }
+                assertFailsWith<TokenKeepException.NotSignedIn> { keeper.accessToken() }
             }
         }
     }
 
     @Test
-    fun `new tokens replace the cached one at once`() {
+    fun `the keeper's changes drop the cached token before they return, whatever the listeners do`() {
         FixtureServer().use { fixture ->
-            signedInSession(fixture).use { session ->
-                val first = session.accessTokenBlocking()
-                val other = fixture.signInTokens()
-                session.setTokenResponse(other).close()
-                assertEquals(FixtureServer.string(other, "access_token"), session.accessTokenBlocking())
-                assertNotEquals(first, session.accessTokenBlocking())
-            }
-        }
-    }
-
-    @Test
-    fun `the session's own changes drop the cached token before they return, whatever the listeners do`() {
-        FixtureServer().use { fixture ->
-            // Listeners run in order on one dispatch thread: a listener that
-            // blocks holds back the cache's own listener, so only the
-            // session's synchronous invalidation can be at work here.
+            // A listener that blocks the event thread: only the core's
+            // synchronous TokenCache hook can be at work here.
             val release = CountDownLatch(1)
             val blocking = object : SessionListener {
                 override fun onTokensChanged(event: TokensChanged) { release.await(10, TimeUnit.SECONDS) }
-                override fun onSessionExpired(message: String) = Unit
+                override fun onSessionExpired(reason: String) = Unit
                 override fun onRefreshFailed(failure: RefreshFailure) = Unit
             }
             try {
-                signedInSession(fixture, listener = blocking).use { session ->
-                    val first = session.accessTokenBlocking()
-                    val refreshed = session.refreshBlocking().use { it.accessToken() }
+                signedInKeeper(fixture, listener = blocking).use { keeper ->
+                    val first = keeper.accessTokenBlocking()
+                    val refreshed = keeper.refreshBlocking().use { it.accessToken() }
                     assertNotEquals(first, refreshed)
-                    assertEquals(refreshed, session.accessTokenBlocking(), "after refresh")
+                    assertEquals(refreshed, keeper.accessTokenBlocking(), "after refresh")
 
                     val other = fixture.signInTokens()
-                    session.setTokenResponse(other).close()
-                    assertEquals(FixtureServer.string(other, "access_token"), session.accessTokenBlocking(), "after setTokenResponse")
+                    keeper.setTokenResponse(other).close()
+                    assertEquals(FixtureServer.string(other, "access_token"), keeper.accessTokenBlocking(), "after setTokenResponse")
 
-                    session.logoutBlocking()
-                    assertFailsWith<TokenKeepException.NotSignedIn> { session.accessTokenBlocking() }
+                    keeper.setTokens("at_set_by_hand", expiresInSecs = 600).close()
+                    assertEquals("at_set_by_hand", keeper.accessTokenBlocking(), "after setTokens")
+
+                    keeper.logoutBlocking()
+                    assertFailsWith<TokenKeepException.NotSignedIn> { keeper.accessTokenBlocking() }
                 }
             } finally {
                 release.countDown()
@@ -69,44 +71,67 @@ class CacheTest {
     }
 
     @Test
-    fun `a change the core reports through its listener drops the cached token`() {
+    fun `a failed refresh drops the cache`() {
         FixtureServer().use { fixture ->
-            signedInSession(fixture).use { session ->
-                val first = session.accessTokenBlocking()
-                // The raw keeper bypasses the session's own invalidation:
-                // only the core's TokensChanged event can tell the cache.
-                val refreshed = session.keeper.refreshBlocking().use { it.accessToken() }
-                assertNotEquals(first, refreshed)
-                eventually("the cache follows the core's event") { session.accessTokenBlocking() == refreshed }
+            signedInKeeper(fixture).use { keeper ->
+                val cache = AccessTokenCache()
+                val token = keeper.accessTokenBlocking()
+                cache.put(cache.ticket(), token, 60_000)
+                assertEquals(token, cache.get())
+                keeper.setTokenCache(cache)
+                fixture.admin("/admin/faults", """{"count": 5, "status": 503}""")
+                assertFailsWith<TokenKeepException.Transient> { keeper.refreshBlocking() }
+                assertNull(cache.get(), "dropped by the core before refreshBlocking returned")
+            }
+        }
+    }
+
+    @Test
+    fun `a refresh that ends the session drops the cached token`() {
+        FixtureServer().use { fixture ->
+            signedInKeeper(fixture).use { keeper ->
+                keeper.accessTokenBlocking() // cached
+                fixture.admin("/admin/revoke-all")
+                assertFailsWith<TokenKeepException.SessionExpired> { keeper.refreshBlocking() }
+                assertFailsWith<TokenKeepException.SessionExpired> { keeper.accessTokenBlocking() }
+            }
+        }
+    }
+
+    @Test
+    fun `refreshIfRejected drops the cache even when the token had already changed`() {
+        FixtureServer().use { fixture ->
+            signedInKeeper(fixture).use { keeper ->
+                val counting = CountingCache()
+                keeper.setTokenCache(counting)
+                keeper.refreshIfRejectedBlocking("at_not_the_current_one").close()
+                assertEquals(1, counting.invalidations.get())
+                assertEquals(0, fixture.refreshRequests(), "another token was rejected: no refresh")
             }
         }
     }
 
     @Test
     fun `a lookup that started before an invalidation does not store its token after it`() {
-        FixtureServer().use { fixture ->
-            signedInSession(fixture).use { session ->
-                val cache = TokenCache(enabled = true)
-                val ticket = cache.ticket()
-                val lease = session.keeper.accessTokenLeaseBlocking()
-                cache.invalidate() // the tokens changed while the lease was on its way
-                val token = cache.admit(ticket, lease)
-                assertEquals(session.accessTokenBlocking(), token)
-                assertTrue(cache.get() == null, "not cached")
-                cache.admit(cache.ticket(), session.keeper.accessTokenLeaseBlocking())
-                assertEquals(token, cache.get(), "cached when nothing intervened")
-            }
-        }
+        val cache = AccessTokenCache()
+        val ticket = cache.ticket()
+        cache.invalidate() // the tokens changed while the lease was on its way
+        assertEquals("at_old", cache.put(ticket, "at_old", 60_000))
+        assertNull(cache.get(), "not cached")
+        cache.put(cache.ticket(), "at_new", 60_000)
+        assertEquals("at_new", cache.get(), "cached when nothing intervened")
+        cache.put(cache.ticket(), "at_zero", 0)
+        assertEquals("at_new", cache.get(), "a lease of 0 ms is not cached")
     }
 
     @Test
     fun `with a manual clock nothing is cached`() {
         FixtureServer().use { fixture ->
             val clock = ManualClock()
-            signedInSession(fixture, clock = clock).use { session ->
-                val first = session.accessTokenBlocking()
-                clock.advanceSecs(3_600u)
-                assertNotEquals(first, session.accessTokenBlocking(), "the clock moved: refreshed, not cached")
+            signedInKeeper(fixture, clock = clock).use { keeper ->
+                val first = keeper.accessTokenBlocking()
+                clock.advanceSecs(3_600)
+                assertNotEquals(first, keeper.accessTokenBlocking(), "the clock moved: refreshed, not cached")
             }
         }
     }

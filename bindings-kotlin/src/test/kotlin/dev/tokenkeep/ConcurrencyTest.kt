@@ -1,5 +1,6 @@
 package dev.tokenkeep
 
+import dev.tokenkeep.ffi.ManualClock
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.atomic.AtomicBoolean
@@ -21,9 +22,9 @@ class ConcurrencyTest {
     fun `200 coroutines and 50 threads on an expired token make one refresh`() = runBlocking<Unit> {
         FixtureServer().use { fixture ->
             val clock = ManualClock()
-            signedInSession(fixture, clock = clock).use { session ->
-                val old = session.accessToken()
-                clock.advanceSecs(3_600u)
+            signedInKeeper(fixture, clock = clock).use { keeper ->
+                val old = keeper.accessToken()
+                clock.advanceSecs(3_600)
 
                 val gate = CompletableDeferred<Unit>()
                 val latch = CountDownLatch(1)
@@ -31,12 +32,12 @@ class ConcurrencyTest {
                 val threads = (1..50).map {
                     thread(name = "caller-$it") {
                         latch.await()
-                        fromThreads += runCatching { session.accessTokenBlocking() }
+                        fromThreads += runCatching { keeper.accessTokenBlocking() }
                     }
                 }
                 val fromCoroutines = withTimeout(30_000) {
                     coroutineScope {
-                        val calls = (1..200).map { async(Dispatchers.Default) { gate.await(); session.accessToken() } }
+                        val calls = (1..200).map { async(Dispatchers.Default) { gate.await(); keeper.accessToken() } }
                         gate.complete(Unit)
                         latch.countDown()
                         calls.awaitAll()
@@ -56,15 +57,15 @@ class ConcurrencyTest {
     @Test
     fun `after a refresh returns no caller is served the replaced token`() {
         FixtureServer().use { fixture ->
-            signedInSession(fixture).use { session ->
+            signedInKeeper(fixture).use { keeper ->
                 val running = AtomicBoolean(true)
                 val readers = (1..8).map {
-                    thread(name = "reader-$it") { while (running.get()) session.accessTokenBlocking() }
+                    thread(name = "reader-$it") { while (running.get()) keeper.accessTokenBlocking() }
                 }
                 try {
                     repeat(5) {
-                        val refreshed = session.refreshBlocking().use { it.accessToken() }
-                        repeat(200) { assertEquals(refreshed, session.accessTokenBlocking()) }
+                        val refreshed = keeper.refreshBlocking().use { it.accessToken() }
+                        repeat(200) { assertEquals(refreshed, keeper.accessTokenBlocking()) }
                     }
                 } finally {
                     running.set(false)

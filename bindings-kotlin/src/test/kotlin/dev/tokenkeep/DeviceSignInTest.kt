@@ -1,5 +1,7 @@
 package dev.tokenkeep
 
+import dev.tokenkeep.ffi.SessionState
+import dev.tokenkeep.ffi.TokenKeepException
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.concurrent.thread
 import kotlin.test.assertEquals
@@ -14,16 +16,14 @@ import org.junit.jupiter.api.Test
  * fixture server while the user approves the code at `/device/approve`.
  */
 class DeviceSignInTest {
-    private fun deviceSession(fixture: FixtureServer) = TokenSession(
-        fixture.config().copy(deviceAuthorizationEndpoint = fixture.url("/device_authorization")),
-        policy = fastPolicy(),
-    )
+    private fun deviceKeeper(fixture: FixtureServer) =
+        TokenKeeper(fixture.options().apply { deviceAuthorizationEndpoint = fixture.url("/device_authorization") })
 
     @Test
     fun `a device signs in when the user approves its code`() = runBlocking<Unit> {
         FixtureServer().use { fixture ->
-            deviceSession(fixture).use { session ->
-                val device = session.startDeviceAuthorization()
+            deviceKeeper(fixture).use { keeper ->
+                val device = keeper.startDeviceAuthorization()
                 val userCode = device.userCode()
                 assertEquals(fixture.url("/device"), device.verificationUri())
                 assertTrue(device.verificationUriComplete()!!.contains(userCode))
@@ -40,13 +40,13 @@ class DeviceSignInTest {
                         if (status.get() != 200) device.cancel()
                     }
                 }
-                val tokens = session.completeDeviceAuthorization(device)
+                val tokens = keeper.completeDeviceAuthorization(device)
                 user.join()
                 assertEquals(200, status.get())
                 assertTrue(tokens.hasRefreshToken())
-                assertEquals(SessionState.VALID, session.state())
+                assertEquals(SessionState.VALID, keeper.state())
                 assertTrue(fixture.deviceCodeRequests() >= 1, "the tokens came from the device grant")
-                assertEquals(tokens.accessToken(), session.accessToken())
+                assertEquals(tokens.accessToken(), keeper.accessToken())
                 assertFalse(device.toString().contains("dc_"), "the device code is not shown: $device")
             }
         }
@@ -55,19 +55,20 @@ class DeviceSignInTest {
     @Test
     fun `a denied or cancelled device sign-in ends with an Authorization error`() = runBlocking<Unit> {
         FixtureServer().use { fixture ->
-            deviceSession(fixture).use { session ->
-                val denied = session.startDeviceAuthorization()
+            deviceKeeper(fixture).use { keeper ->
+                val denied = keeper.startDeviceAuthorization()
                 assertEquals(200, fixture.approveDevice(denied.userCode(), deny = true))
-                val no = assertFailsWith<TokenKeepException.Authorization> { session.completeDeviceAuthorization(denied) }
+                val no = assertFailsWith<TokenKeepException.Authorization> { keeper.completeDeviceAuthorization(denied) }
                 assertTrue(no.message.contains("denied"), no.message)
+                assertEquals("access_denied", no.oauthError)
 
-                val cancelled = session.startDeviceAuthorization()
+                val cancelled = keeper.startDeviceAuthorization()
                 cancelled.cancel()
                 val stopped = assertFailsWith<TokenKeepException.Authorization> {
-                    session.completeDeviceAuthorization(cancelled)
+                    keeper.completeDeviceAuthorization(cancelled)
                 }
                 assertTrue(stopped.message.contains("cancelled"), stopped.message)
-                assertEquals(SessionState.EMPTY, session.state())
+                assertEquals(SessionState.EMPTY, keeper.state())
             }
         }
     }
@@ -75,8 +76,8 @@ class DeviceSignInTest {
     @Test
     fun `without a device authorization endpoint the sign-in is a configuration error`() = runBlocking<Unit> {
         FixtureServer().use { fixture ->
-            TokenSession(fixture.config()).use { session ->
-                val error = assertFailsWith<TokenKeepException.Configuration> { session.startDeviceAuthorization() }
+            TokenKeeper(fixture.options()).use { keeper ->
+                val error = assertFailsWith<TokenKeepException.Configuration> { keeper.startDeviceAuthorization() }
                 assertTrue(error.message.contains("device_authorization_endpoint"), error.message)
             }
         }

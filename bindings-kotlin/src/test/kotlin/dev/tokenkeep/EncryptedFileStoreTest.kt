@@ -1,5 +1,10 @@
 package dev.tokenkeep
 
+import dev.tokenkeep.ffi.EncryptedFileStore
+import dev.tokenkeep.ffi.SessionState
+import dev.tokenkeep.ffi.StorageErrorKind
+import dev.tokenkeep.ffi.TokenKeepException
+import dev.tokenkeep.ffi.TokenStore
 import java.nio.file.Files
 import java.nio.file.Path
 import kotlin.io.path.listDirectoryEntries
@@ -15,7 +20,7 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.io.TempDir
 
 /**
- * The core's encrypted file store, from Kotlin: tokens survive a new session
+ * The core's encrypted file store, from Kotlin: tokens survive a new keeper
  * on a reopened store, and a wrong key is a typed storage error that deletes
  * nothing.
  */
@@ -35,10 +40,10 @@ class EncryptedFileStoreTest {
         directory.listDirectoryEntries().filter { Files.isRegularFile(it) }.associate { it.name to it.readBytes().toList() }
 
     @Test
-    fun `tokens survive a new session on a reopened store`() = runBlocking<Unit> {
+    fun `tokens survive a new keeper on a reopened store`() = runBlocking<Unit> {
         FixtureServer().use { fixture ->
-            val (token, refreshToken) = signedInSession(fixture, store = store(key), accountId = "user-7").use { session ->
-                session.tokens()!!.use { it.accessToken() to assertNotNull(it.refreshToken()) }
+            val (token, refreshToken) = signedInKeeper(fixture, store = store(key), accountId = "user-7").use { keeper ->
+                keeper.tokens()!!.use { it.accessToken() to assertNotNull(it.refreshToken()) }
             }
             for ((name, bytes) in files()) {
                 val text = String(bytes.toByteArray(), Charsets.ISO_8859_1)
@@ -46,7 +51,7 @@ class EncryptedFileStoreTest {
             }
 
             val requests = fixture.tokenRequests()
-            TokenSession(fixture.config(), accountId = "user-7", store = store(key)).use { reopened ->
+            TokenKeeper(fixture.options().apply { accountId = "user-7"; store = store(key) }).use { reopened ->
                 assertEquals(SessionState.VALID, reopened.state())
                 assertEquals(token, reopened.accessToken())
                 assertEquals(refreshToken, reopened.tokens()!!.use { it.refreshToken() })
@@ -56,21 +61,31 @@ class EncryptedFileStoreTest {
     }
 
     @Test
+    fun `opening a store with a key of the wrong length throws a Storage error`() {
+        val error = assertFailsWith<TokenKeepException.Storage> { EncryptedFileStore.open(directory.toString(), ByteArray(7)) }
+        assertTrue(error.message.isNotEmpty() && error.message == error.toString(), error.message)
+    }
+
+    @Test
     fun `a wrong key is a WRONG_KEY storage error and the record stays`() = runBlocking<Unit> {
         FixtureServer().use { fixture ->
-            val token = signedInSession(fixture, store = store(key), accountId = "user-7").use { it.accessToken() }
+            val token = signedInKeeper(fixture, store = store(key), accountId = "user-7").use { it.accessToken() }
             val before = files()
             assertTrue(before.keys.any { it.endsWith(".tkrec") }, "a record file: ${before.keys}")
 
             val error = assertFailsWith<TokenKeepException.Storage> {
-                TokenSession(fixture.config(), accountId = "user-7", store = store(otherKey))
+                TokenKeeper(fixture.options().apply { accountId = "user-7"; store = store(otherKey) })
             }
             assertEquals(StorageErrorKind.WRONG_KEY, error.kind)
-            assertTrue(error.message.startsWith("token store error (wrong_key): "), error.message)
+            assertEquals(error.toString(), error.message, "the core's wording")
             assertFalse(error.toString().contains(token) || error.stackTraceToString().contains(token))
 
+            val rotation = EncryptedFileStore.open(directory.toString(), otherKey).use {
+                assertFailsWith<TokenKeepException.Storage> { it.rotateKey(ByteArray(32) { 9 }) }
+            }
+            assertEquals(StorageErrorKind.WRONG_KEY, rotation.kind, "rotating away from a key the records are not under")
             assertEquals(before, files(), "nothing was deleted or rewritten")
-            TokenSession(fixture.config(), accountId = "user-7", store = store(key)).use { rightKey ->
+            TokenKeeper(fixture.options().apply { accountId = "user-7"; store = store(key) }).use { rightKey ->
                 assertEquals(token, rightKey.accessToken())
             }
         }

@@ -1,5 +1,7 @@
 package dev.tokenkeep
 
+import dev.tokenkeep.ffi.RefreshPolicy
+import dev.tokenkeep.ffi.TokenKeeperOptions
 import java.io.BufferedReader
 import java.io.File
 import java.io.InputStreamReader
@@ -134,14 +136,15 @@ class FixtureServer(vararg args: String) : AutoCloseable {
         }
     }
 
-    /** A client config for [clientId] here, with this server's API origin allowed. */
-    fun config(clientId: String = "public-app") = ClientConfig(
+    /** Keeper options for [clientId] here, with this server's API origin allowed and short backoffs. */
+    fun options(clientId: String = "public-app") = TokenKeeperOptions(
         tokenEndpoint = url("/token"),
         clientId = clientId,
         authorizationEndpoint = url("/authorize"),
         revocationEndpoint = url("/revoke"),
         redirectUri = REDIRECT_URI,
         apiOrigins = listOf(baseUrl),
+        policy = RefreshPolicy(initialBackoffMs = 10, maxBackoffMs = 50),
     )
 
     private fun get(path: String): String =

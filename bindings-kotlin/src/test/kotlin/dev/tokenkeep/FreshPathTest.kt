@@ -1,26 +1,24 @@
 package dev.tokenkeep
 
-import java.util.concurrent.ExecutionException
-import java.util.concurrent.TimeUnit.SECONDS
+import dev.tokenkeep.ffi.SessionState
+import dev.tokenkeep.ffi.TokenKeepException
+import dev.tokenkeep.ffi.TokenKeeperOptions
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
-import kotlin.test.assertIs
 import kotlin.test.assertTrue
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Test
 
 class FreshPathTest {
     @Test
-    fun `a fresh token comes from every variant without a token request`() = runBlocking<Unit> {
+    fun `a fresh token comes from both forms without a token request`() = runBlocking<Unit> {
         FixtureServer().use { fixture ->
-            signedInSession(fixture).use { session ->
+            signedInKeeper(fixture).use { keeper ->
                 val requests = fixture.tokenRequests() // the sign-in's code grant
-                val token = session.accessToken()
-                assertEquals(token, session.accessTokenBlocking())
-                assertEquals(token, session.accessTokenAsync().get(5, SECONDS))
-                assertEquals(token, session.keeper.accessToken(), "the uncached core call agrees")
-                assertEquals(token, session.keeper.accessTokenBlocking())
-                assertEquals(SessionState.VALID, session.state())
+                val token = keeper.accessToken()
+                assertEquals(token, keeper.accessTokenBlocking())
+                assertEquals(token, keeper.accessTokenLeaseBlocking().use { it.accessToken() }, "the uncached core call agrees")
+                assertEquals(SessionState.VALID, keeper.state())
                 assertEquals(requests, fixture.tokenRequests(), "no token request for a fresh token")
                 assertTrue(fixture.isActive(token), "the server issued this token")
             }
@@ -28,35 +26,36 @@ class FreshPathTest {
     }
 
     @Test
-    fun `before sign-in every variant says not signed in`() = runBlocking<Unit> {
+    fun `before sign-in both forms say not signed in`() = runBlocking<Unit> {
         FixtureServer().use { fixture ->
-            TokenSession(fixture.config()).use { session ->
-                assertEquals(SessionState.EMPTY, session.state())
-                assertFailsWith<TokenKeepException.NotSignedIn> { session.accessToken() }
-                assertFailsWith<TokenKeepException.NotSignedIn> { session.accessTokenBlocking() }
-                val failure = assertFailsWith<ExecutionException> { session.accessTokenAsync().get(5, SECONDS) }
-                assertIs<TokenKeepException.NotSignedIn>(failure.cause)
+            TokenKeeper(fixture.options()).use { keeper ->
+                assertEquals(SessionState.EMPTY, keeper.state())
+                assertFailsWith<TokenKeepException.NotSignedIn> { keeper.accessToken() }
+                assertFailsWith<TokenKeepException.NotSignedIn> { keeper.accessTokenBlocking() }
                 assertEquals(0, fixture.tokenRequests())
             }
         }
     }
 
     @Test
-    fun `a wrong configuration fails at build time with a message that says what to fix`() {
+    fun `a wrong configuration fails when the keeper is made`() {
         val error = assertFailsWith<TokenKeepException.Configuration> {
-            TokenSession(ClientConfig(tokenEndpoint = "http://auth.example.com/token", clientId = "app"))
+            TokenKeeper(TokenKeeperOptions(tokenEndpoint = "http://auth.example.com/token", clientId = "app"))
         }
-        assertTrue(error.message.startsWith("configuration error: "), error.message)
         assertTrue(error.message.contains("must use https"), error.message)
+        val negative = assertFailsWith<TokenKeepException.Configuration> {
+            TokenKeeper(TokenKeeper.options("https://auth.example.com/token", "app").apply { policy.refreshAheadSecs = -1 })
+        }
+        assertTrue(negative.message.contains("refresh_ahead_secs"), negative.message)
     }
 
     @Test
-    fun `a closed session refuses calls`() {
+    fun `a closed keeper refuses calls and forgets its cached token`() {
         FixtureServer().use { fixture ->
-            val session = signedInSession(fixture)
-            session.accessTokenBlocking()
-            session.close()
-            assertFailsWith<IllegalStateException> { session.accessTokenBlocking() }
+            val keeper = signedInKeeper(fixture)
+            keeper.accessTokenBlocking()
+            keeper.close()
+            assertFailsWith<IllegalStateException> { keeper.accessTokenBlocking() }
         }
     }
 }

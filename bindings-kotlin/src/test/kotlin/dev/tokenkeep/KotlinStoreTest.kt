@@ -1,10 +1,11 @@
 package dev.tokenkeep
 
+import dev.tokenkeep.ffi.ManualClock
+import dev.tokenkeep.ffi.StorageErrorKind
+import dev.tokenkeep.ffi.StoreException
+import dev.tokenkeep.ffi.TokenKeepException
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.CopyOnWriteArraySet
-import java.util.concurrent.CountDownLatch
-import java.util.concurrent.TimeUnit
-import kotlin.concurrent.thread
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertNotEquals
@@ -29,8 +30,9 @@ class KotlinStoreTest {
         override fun load(key: String): ByteArray? = records[key].also { called("load") }
         override fun save(key: String, record: ByteArray) { called("save"); records[key] = record }
         override fun delete(key: String) { called("delete"); records.remove(key) }
-        override fun lock(key: String, timeoutMs: ULong) { called("lock"); super.lock(key, timeoutMs) }
-        override fun unlock(key: String) { called("unlock"); super.unlock(key) }
+        val lockTimeouts = CopyOnWriteArraySet<Long>()
+        override fun lock(key: String, timeoutMs: Long) { called("lock"); lockTimeouts += timeoutMs }
+        override fun unlock(key: String) { called("unlock") }
     }
 
     @Test
@@ -39,21 +41,22 @@ class KotlinStoreTest {
             val store = MapStore()
             val clock = ManualClock()
             val testThread = Thread.currentThread().name
-            val refreshed = signedInSession(fixture, clock = clock, store = store).use { session ->
+            val refreshed = signedInKeeper(fixture, clock = clock, store = store).use { keeper ->
                 assertNotNull(store.records["default"], "sign-in saved a record")
-                clock.advanceSecs(3_600u)
-                session.accessToken() // refresh: lock, load, save, unlock on the core's runtime
+                clock.advanceSecs(3_600)
+                keeper.accessToken() // refresh: lock, load, save, unlock on the core's runtime
             }
             val kinds = store.calls.map { it.first }.toSet()
             assertTrue(kinds.containsAll(listOf("load", "save", "lock", "unlock")), "$kinds")
+            assertEquals(setOf(60_000L), store.lockTimeouts.toSet(), "the policy's storeLockTimeoutMs, as a Long")
             // The refresh ran on the core's runtime: its native threads called the store.
             val lockThreads = store.calls.filter { it.first == "lock" }.map { it.second }
             assertTrue(lockThreads.isNotEmpty() && lockThreads.none { it == testThread }, "lock called on $lockThreads")
             val record = String(store.records.getValue("default"))
             assertTrue(record.contains("\"schema_version\""), "a versioned record")
 
-            // A new session of the same account starts from the stored tokens.
-            TokenSession(fixture.config(), store = store, manualClock = clock).use { again ->
+            // A new keeper of the same account starts from the stored tokens.
+            TokenKeeper(fixture.options().apply { this.store = store; this.clock = clock }).use { again ->
                 val requests = fixture.tokenRequests()
                 assertEquals(refreshed, again.accessToken())
                 assertEquals(requests, fixture.tokenRequests())
@@ -71,9 +74,8 @@ class KotlinStoreTest {
                 override fun save(key: String, record: ByteArray) = Unit
                 override fun delete(key: String) = Unit
             }
-            val error = assertFailsWith<TokenKeepException.Storage> { TokenSession(fixture.config(), store = broken) }
+            val error = assertFailsWith<TokenKeepException.Storage> { TokenKeeper(fixture.options().apply { store = broken }) }
             assertEquals(StorageErrorKind.CORRUPT, error.kind)
-            assertTrue(error.message.startsWith("token store error (corrupt): "), error.message)
             assertTrue(error.message.contains("record `default` is truncated"), error.message)
 
             val failing = object : SimpleTokenStore() {
@@ -81,9 +83,9 @@ class KotlinStoreTest {
                 override fun save(key: String, record: ByteArray) = throw IllegalStateException("disk full")
                 override fun delete(key: String) = Unit
             }
-            TokenSession(fixture.config(), store = failing).use { session ->
+            TokenKeeper(fixture.options().apply { store = failing }).use { keeper ->
                 val saveError = assertFailsWith<TokenKeepException.Storage> {
-                    session.setTokenResponse(fixture.signInTokens())
+                    keeper.setTokenResponse(fixture.signInTokens())
                 }
                 assertEquals(StorageErrorKind.OTHER, saveError.kind)
             }
@@ -91,18 +93,16 @@ class KotlinStoreTest {
     }
 
     @Test
-    fun `the base store's lock is exclusive per key, times out, and may be released from another thread`() {
-        val store = MapStore()
-        store.lock("k", 1_000u)
-        assertFailsWith<StoreException.LockTimeout> { store.lock("k", 20u) }
-        store.lock("other", 10u)
-
-        val acquired = CountDownLatch(1)
-        val waiter = thread { store.lock("k", 5_000u); acquired.countDown() }
-        assertEquals(1L, acquired.count, "still held")
-        thread { store.unlock("k") }.join()
-        assertTrue(acquired.await(5, TimeUnit.SECONDS), "released from another thread")
-        waiter.join()
+    fun `the base store's lock and unlock do nothing (the core locks within the process)`() {
+        val store = object : SimpleTokenStore() {
+            override fun load(key: String): ByteArray? = null
+            override fun save(key: String, record: ByteArray) = Unit
+            override fun delete(key: String) = Unit
+        }
+        store.lock("k", 1_000)
+        store.lock("k", 0) // not exclusive: a second lock on the same key returns at once
+        store.unlock("k")
+        store.unlock("never-locked")
     }
 
     @Test
@@ -110,10 +110,10 @@ class KotlinStoreTest {
         FixtureServer().use { fixture ->
             val store = MapStore()
             val clock = ManualClock()
-            signedInSession(fixture, clock = clock, store = store).use { a ->
-                TokenSession(fixture.config(), policy = fastPolicy(), store = store, manualClock = clock).use { b ->
+            signedInKeeper(fixture, clock = clock, store = store).use { a ->
+                TokenKeeper(fixture.options().apply { this.store = store; this.clock = clock }).use { b ->
                     val before = a.accessToken()
-                    clock.advanceSecs(3_600u)
+                    clock.advanceSecs(3_600)
                     val fromA = a.accessToken()
                     val fromB = b.accessToken() // re-reads the record under the lock and adopts a's refresh
                     assertNotEquals(before, fromA)

@@ -1,5 +1,8 @@
 package dev.tokenkeep
 
+import dev.tokenkeep.ffi.ManualClock
+import dev.tokenkeep.ffi.TokenKeepException
+import dev.tokenkeep.ffi.flushListenerEvents
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.logging.Handler
 import java.util.logging.Level
@@ -30,19 +33,19 @@ class LoggingTest {
         try {
             FixtureServer().use { fixture ->
                 val clock = ManualClock()
-                TokenSession(
-                    fixture.config(),
-                    accountId = "kotlin-log-account",
-                    policy = fastPolicy().copy(maxRetries = 0u),
-                    manualClock = clock,
-                ).use { session ->
+                val options = fixture.options().apply {
+                    accountId = "kotlin-log-account"
+                    policy.maxRetries = 0
+                    this.clock = clock
+                }
+                TokenKeeper(options).use { keeper ->
                     assertEquals("java.util.logging", TokenKeepLogging.backend())
-                    session.setTokenResponse(fixture.signInTokens())
-                    val (access, refresh) = session.tokens()!!.use { it.accessToken() to it.refreshToken()!! }
-                    clock.advanceSecs(3_600u)
+                    keeper.setTokenResponse(fixture.signInTokens())
+                    val (access, refresh) = keeper.tokens()!!.use { it.accessToken() to it.refreshToken()!! }
+                    clock.advanceSecs(3_600)
                     fixture.admin("/admin/faults", """{"status": 503}""")
-                    assertFailsWith<TokenKeepException.Transient> { session.accessToken() }
-                    assertTrue(flushListenerEvents(5_000u), "the core's event thread drained")
+                    assertFailsWith<TokenKeepException.Transient> { keeper.accessToken() }
+                    assertTrue(flushListenerEvents(5_000), "the core's event thread drained")
 
                     val warning = capture.records.singleOrNull {
                         it.level == Level.WARNING && it.message.startsWith("token refresh failed") &&

@@ -1,5 +1,8 @@
 package dev.tokenkeep
 
+import dev.tokenkeep.ffi.ManualClock
+import dev.tokenkeep.ffi.SessionState
+import dev.tokenkeep.ffi.TokenKeepException
 import java.io.PrintWriter
 import java.io.StringWriter
 import kotlin.test.assertEquals
@@ -20,21 +23,21 @@ class RedactionTest {
     @Test
     fun `toString shows no token`() = runBlocking<Unit> {
         FixtureServer().use { fixture ->
-            signedInSession(fixture).use { session ->
-                val access = session.accessToken()
-                val refresh = session.tokens()!!.use { it.refreshToken()!! }
+            signedInKeeper(fixture).use { keeper ->
+                val access = keeper.accessToken()
+                val refresh = keeper.tokens()!!.use { it.refreshToken()!! }
+                val options = fixture.options().apply { clientSecret = "s3cret-value" }
                 val texts = listOf(
-                    session.toString(),
-                    session.keeper.toString(),
-                    session.tokens()!!.use { it.toString() },
-                    session.keeper.accessTokenLeaseBlocking().use { it.toString() },
-                    session.refresh().use { it.toString() },
-                    session.authorizationRequest(emptyMap()).use { it.toString() },
-                    TokenSession.builder(fixture.url("/token"), "app").clientSecret("s3cret-value").toString(),
-                    TokenCache(true).toString(),
+                    keeper.toString(),
+                    keeper.tokens()!!.use { it.toString() },
+                    keeper.accessTokenLeaseBlocking().use { it.toString() },
+                    keeper.refresh().use { it.toString() },
+                    keeper.authorizationRequest(emptyMap()).use { it.toString() },
+                    options.toString(),
+                    AccessTokenCache().apply { put(ticket(), access, 60_000) }.toString(),
                 )
                 texts.forEach { assertNoToken(it, access, refresh, "s3cret-value") }
-                assertTrue(texts.first().contains("default"), "names the account: ${texts.first()}")
+                assertTrue(options.toString().contains("public-app"), "shows the fields: $options")
             }
         }
     }
@@ -43,44 +46,39 @@ class RedactionTest {
     fun `a transient failure says to try later, carries Retry-After, and shows no token`() = runBlocking<Unit> {
         FixtureServer().use { fixture ->
             val clock = ManualClock()
-            val session = TokenSession(
-                fixture.config(),
-                policy = RefreshPolicy(maxRetries = 0u),
-                manualClock = clock,
-            )
-            session.use {
+            val keeper = TokenKeeper(fixture.options().apply { policy.maxRetries = 0; this.clock = clock })
+            keeper.use {
                 val tokens = fixture.signInTokens()
-                session.setTokenResponse(tokens).close()
+                keeper.setTokenResponse(tokens).close()
                 fixture.admin("/admin/faults", """{"count": 5, "status": 503, "retry_after": 7}""")
-                clock.advanceSecs(3_600u)
-                val error = assertFailsWith<TokenKeepException.Transient> { session.accessToken() }
-                assertEquals(7L, error.retryAfterSeconds)
-                assertTrue(error.message.startsWith("temporary failure, try again later (the server asked to wait 7 s): "), error.message)
-                assertFalse(error.needsSignIn)
+                clock.advanceSecs(3_600)
+                val error = assertFailsWith<TokenKeepException.Transient> { keeper.accessToken() }
+                assertEquals(7L, error.retryAfterSecs)
+                assertEquals("temporary failure, try again later: ${error.detail}", error.message, "the core's wording")
                 assertNoToken(error.fullText(), FixtureServer.string(tokens, "access_token"), FixtureServer.string(tokens, "refresh_token"))
-                assertEquals(SessionState.EXPIRED, session.state(), "tokens kept")
+                assertEquals(SessionState.EXPIRED, keeper.state(), "tokens kept")
             }
         }
     }
 
     @Test
-    fun `session-expired and sign-in errors show no token or code`() = runBlocking<Unit> {
+    fun `keeper-expired and sign-in errors show no token or code`() = runBlocking<Unit> {
         FixtureServer().use { fixture ->
-            signedInSession(fixture).use { session ->
-                val access = session.accessToken()
-                val refresh = session.tokens()!!.use { it.refreshToken()!! }
+            signedInKeeper(fixture).use { keeper ->
+                val access = keeper.accessToken()
+                val refresh = keeper.tokens()!!.use { it.refreshToken()!! }
                 fixture.admin("/admin/revoke-all")
-                val expired = assertFailsWith<TokenKeepException.SessionExpired> { session.refresh() }
+                val expired = assertFailsWith<TokenKeepException.SessionExpired> { keeper.refresh() }
                 assertNoToken(expired.fullText(), access, refresh)
 
-                val request = session.authorizationRequest(emptyMap())
+                val request = keeper.authorizationRequest(emptyMap())
                 val callback = fixture.approve(request.url())
                 val code = FixtureServer.queryParameter(callback, "code")
                 val forged = callback.replace(Regex("state=[^&]*"), "state=forged")
                 val signIn = assertFailsWith<TokenKeepException.Authorization> {
-                    session.completeAuthorization(request, forged)
+                    keeper.completeAuthorization(request, forged)
                 }
-                assertTrue(signIn.message.startsWith("sign-in failed: "), signIn.message)
+                assertEquals("sign-in failed: ${signIn.detail}", signIn.message)
                 assertNoToken(signIn.fullText(), code, request.codeVerifier())
                 request.close()
             }

@@ -1,7 +1,7 @@
 package dev.tokenkeep.e2e
 
-import dev.tokenkeep.ClientConfig
-import dev.tokenkeep.TokenSession
+import dev.tokenkeep.TokenKeeper
+import dev.tokenkeep.ffi.TokenKeeperOptions
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import kotlinx.coroutines.Dispatchers
@@ -38,9 +38,9 @@ class E2eServer(private val issuer: String, private val settings: JsonObject) {
     val pastExpiry: Duration
         get() = ((setting("access_token_ttl_secs")?.jsonPrimitive?.longOrNull ?: 3) * 1_000 + 300).milliseconds
 
-    /** A session of the public client, with sign-in and device endpoints. */
-    fun userSession(): TokenSession = TokenSession(
-        ClientConfig(
+    /** A keeper of the public client, with sign-in and device endpoints. */
+    fun userKeeper(): TokenKeeper = TokenKeeper(
+        TokenKeeperOptions(
             tokenEndpoint = url("token"),
             clientId = text("public_client"),
             authorizationEndpoint = url("authorization"),
@@ -51,14 +51,18 @@ class E2eServer(private val issuer: String, private val settings: JsonObject) {
         ),
     )
 
-    /** A client_credentials session of the machine client. */
-    fun m2mSession(): TokenSession = TokenSession(
-        ClientConfig(tokenEndpoint = url("token"), clientId = text("m2m_client"), clientCredentials = true),
-        clientSecret = text("m2m_secret"),
+    /** A client_credentials keeper of the machine client. */
+    fun m2mKeeper(): TokenKeeper = TokenKeeper(
+        TokenKeeperOptions(
+            tokenEndpoint = url("token"),
+            clientId = text("m2m_client"),
+            clientSecret = text("m2m_secret"),
+            clientCredentials = true,
+        ),
     )
 
     /** Signs [session] in: authorization URL → the server's test sign-in → callback. */
-    suspend fun signIn(session: TokenSession) {
+    suspend fun signIn(session: TokenKeeper) {
         session.authorizationRequest(emptyMap()).use { request ->
             val signInUrl = url("test_sign_in").toHttpUrl().newBuilder().addQueryParameter("url", request.url()).build()
             val answer = call(Request.Builder().url(signInUrl).build())

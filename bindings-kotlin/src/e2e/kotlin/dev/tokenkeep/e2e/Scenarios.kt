@@ -1,7 +1,7 @@
 package dev.tokenkeep.e2e
 
-import dev.tokenkeep.SessionState
-import dev.tokenkeep.TokenKeepException
+import dev.tokenkeep.ffi.SessionState
+import dev.tokenkeep.ffi.TokenKeepException
 import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Dispatchers
@@ -14,7 +14,7 @@ import kotlinx.serialization.json.jsonPrimitive
 
 /*
  * The scenarios of tests/e2e/scenarios.json, written against the Kotlin SDK
- * (TokenSession, what apps hold). Each returns normally or throws why it
+ * (TokenKeeper, what apps hold). Each returns normally or throws why it
  * failed: a ScenarioFailure, or the SDK's own exception.
  */
 
@@ -49,14 +49,14 @@ private suspend inline fun <reified E : TokenKeepException> expectFailure(block:
     throw ScenarioFailure("expected ${E::class.simpleName}, got a result (${outcome?.let { it::class.simpleName }})")
 }
 
-private suspend fun signInPkce(server: E2eServer) = server.userSession().use { session ->
+private suspend fun signInPkce(server: E2eServer) = server.userKeeper().use { session ->
     server.signIn(session)
     val tokens = session.tokens() ?: throw ScenarioFailure("no tokens after sign-in")
     check(tokens.use { it.hasRefreshToken() }, "no refresh token")
     check(session.state() == SessionState.VALID, "state is ${session.state()}, not VALID")
 }
 
-private suspend fun refreshOnExpiry(server: E2eServer) = server.userSession().use { session ->
+private suspend fun refreshOnExpiry(server: E2eServer) = server.userKeeper().use { session ->
     server.signIn(session)
     val first = session.accessToken()
     val before = server.grants("refresh_token")
@@ -66,7 +66,7 @@ private suspend fun refreshOnExpiry(server: E2eServer) = server.userSession().us
     check(server.grants("refresh_token") == before + 1, "not exactly one refresh")
 }
 
-private suspend fun rotation(server: E2eServer) = server.userSession().use { session ->
+private suspend fun rotation(server: E2eServer) = server.userKeeper().use { session ->
     server.signIn(session)
     val old = session.tokens()?.use { it.refreshToken() } ?: throw ScenarioFailure("no refresh token")
     val new = session.refresh().use { it.refreshToken() } ?: throw ScenarioFailure("no new refresh token")
@@ -76,7 +76,7 @@ private suspend fun rotation(server: E2eServer) = server.userSession().use { ses
 }
 
 /** Many coroutines ask at once for the expired token: one refresh, one token. */
-private suspend fun singleFlight(server: E2eServer) = server.userSession().use { session ->
+private suspend fun singleFlight(server: E2eServer) = server.userKeeper().use { session ->
     server.signIn(session)
     delay(server.pastExpiry)
     val before = server.grants("refresh_token")
@@ -97,18 +97,18 @@ private suspend fun singleFlight(server: E2eServer) = server.userSession().use {
     check(refreshes == 1L, "$refreshes refreshes for $callers callers")
 }
 
-private suspend fun reuseEndsSession(server: E2eServer) = server.userSession().use { a ->
+private suspend fun reuseEndsSession(server: E2eServer) = server.userKeeper().use { a ->
     server.signIn(a)
     val (access, refresh) = a.tokens()?.use { it.accessToken() to it.refreshToken() } ?: throw ScenarioFailure("no tokens")
-    server.userSession().use { b ->
-        b.setTokens(access, refresh, 3u, null).close()
+    server.userKeeper().use { b ->
+        b.setTokens(access, refresh, expiresInSecs = 3).close()
         a.refresh().close()
         expectFailure<TokenKeepException.SessionExpired> { b.refresh().close() }
         check(b.state() == SessionState.SESSION_EXPIRED, "B's state is ${b.state()}, not SESSION_EXPIRED")
     }
 }
 
-private suspend fun logoutRevokes(server: E2eServer) = server.userSession().use { session ->
+private suspend fun logoutRevokes(server: E2eServer) = server.userKeeper().use { session ->
     server.signIn(session)
     val refreshToken = session.tokens()?.use { it.refreshToken() } ?: throw ScenarioFailure("no refresh token")
     check(session.logout().fullyRevoked, "the server did not confirm both revocations")
@@ -116,7 +116,7 @@ private suspend fun logoutRevokes(server: E2eServer) = server.userSession().use 
     expectFailure<TokenKeepException.NotSignedIn> { session.accessToken() }
 }
 
-private suspend fun clientCredentialsRenewal(server: E2eServer) = server.m2mSession().use { session ->
+private suspend fun clientCredentialsRenewal(server: E2eServer) = server.m2mKeeper().use { session ->
     val before = server.grants("client_credentials")
     val first = session.accessToken()
     delay(server.pastExpiry)
@@ -127,7 +127,7 @@ private suspend fun clientCredentialsRenewal(server: E2eServer) = server.m2mSess
 }
 
 /** The user approves about a second after the device starts polling, from another coroutine. */
-private suspend fun deviceFlow(server: E2eServer) = server.userSession().use { session ->
+private suspend fun deviceFlow(server: E2eServer) = server.userKeeper().use { session ->
     val device = session.startDeviceAuthorization()
     try {
         val tokens = coroutineScope {

@@ -3,9 +3,9 @@
 package dev.tokenkeep.bench
 
 import dev.tokenkeep.FixtureServer
-import dev.tokenkeep.TokenSession
+import dev.tokenkeep.TokenKeeper
 import dev.tokenkeep.okhttp.authorizedBy
-import dev.tokenkeep.signedInSession
+import dev.tokenkeep.signedInKeeper
 import kotlinx.coroutines.runBlocking
 import okhttp3.OkHttpClient
 import okhttp3.Request
@@ -20,34 +20,33 @@ import okhttp3.Request
  */
 fun main() {
     FixtureServer().use { fixture ->
-        signedInSession(fixture).use { session ->
-            run(fixture, session)
+        signedInKeeper(fixture).use { keeper ->
+            run(fixture, keeper)
         }
     }
 }
 
 private var sink = 0L
 
-private fun run(fixture: FixtureServer, session: TokenSession) {
+private fun run(fixture: FixtureServer, keeper: TokenKeeper) {
     println("tokenkeep JVM benchmark (${System.getProperty("java.vm.name")} ${System.getProperty("java.version")}, " +
         "${Runtime.getRuntime().availableProcessors()} cores)")
     println("%-58s %14s".format("path", "per call"))
 
-    measure("accessTokenBlocking(), cached fast path", 2_000_000) { sink += session.accessTokenBlocking().length }
+    measure("accessTokenBlocking(), cached fast path", 2_000_000) { sink += keeper.accessTokenBlocking().length }
     measureBatch("accessToken() (suspend), cached fast path", 2_000_000) {
-        runBlocking { repeat(it) { sink += session.accessToken().length } }
+        runBlocking { repeat(it) { sink += keeper.accessToken().length } }
     }
-    measure("accessTokenAsync().join(), cached fast path", 1_000_000) { sink += session.accessTokenAsync().join().length }
-    measure("keeper.accessTokenBlocking(), raw FFI call", 20_000) { sink += session.keeper.accessTokenBlocking().length }
-    measureBatch("keeper.accessToken() (suspend), raw FFI call", 5_000) {
-        runBlocking { repeat(it) { sink += session.keeper.accessToken().length } }
+    measure("accessTokenLeaseBlocking(), raw FFI call", 20_000) {
+        sink += keeper.accessTokenLeaseBlocking().use { it.accessToken() }.length
     }
+    measure("maySendTokenTo(url), raw FFI call", 20_000) { if (keeper.maySendTokenTo(fixture.baseUrl)) sink++ }
 
     // Both clients (and the server) warm up together first, so neither gains from running second.
-    val authorized = OkHttpClient.Builder().authorizedBy(session).build()
+    val authorized = OkHttpClient.Builder().authorizedBy(keeper).build()
     val plain = OkHttpClient()
     val me = Request.Builder().url(fixture.url("/api/me")).build()
-    val byHand = me.newBuilder().header("Authorization", "Bearer ${session.accessTokenBlocking()}").build()
+    val byHand = me.newBuilder().header("Authorization", "Bearer ${keeper.accessTokenBlocking()}").build()
     fun OkHttpClient.call(request: Request) =
         newCall(request).execute().use { check(it.code == 200); sink += it.body!!.string().length }
     repeat(3_000) { plain.call(byHand); authorized.call(me) }
