@@ -3,7 +3,7 @@
 Prints, in one run:
 
 * ``keeper.access_token()`` on a fresh token: the cached fast path (no FFI);
-* the same call without the cache, and the raw generated call
+* the same call without the cache (a keeper with a manual clock asks for a lease each time), and the raw generated call
   (``keeper.core.access_token_blocking()``): what crossing FFI costs;
 * an authorized ``requests`` GET of the fixture's ``/api/me`` with
   ``tokenkeep.requests_auth.RequestsAuth``, next to the same GET made with
@@ -91,9 +91,9 @@ def main(argv: List[str]) -> int:
         token_url = server.url("/token")
         me = server.url("/api/me")
 
-        cached = tokenkeep.Keeper(token_endpoint=token_url, client_id="public-app", api_origins=origin)
+        cached = tokenkeep.TokenKeeper(token_endpoint=token_url, client_id="public-app", api_origins=origin)
         cached.set_token_response(server.sign_in())
-        uncached = tokenkeep.Keeper(token_endpoint=token_url, client_id="public-app", api_origins=origin, cache=False)
+        uncached = tokenkeep.TokenKeeper(token_endpoint=token_url, client_id="public-app", api_origins=origin, clock=tokenkeep.ManualClock())
         uncached.set_token_response(server.sign_in())
         cached.access_token()
         time.sleep(0.05)  # let the tokens-changed events land before timing
@@ -103,7 +103,7 @@ def main(argv: List[str]) -> int:
         raw = per_call(uncached.core.access_token_blocking, ffi_calls, rounds)
         print("access_token() on a fresh token")
         row("keeper.access_token()  (cached, the default)", fmt(fast))
-        row("keeper.access_token()  (cache=False: one FFI call)", fmt(wrapped))
+        row("keeper.access_token()  (no cache: a lease, three FFI calls)", fmt(wrapped))
         row("keeper.core.access_token_blocking()  (raw FFI)", fmt(raw))
         row("raw FFI / cached", f"{raw / fast:9.1f}x")
         print()

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 import tokenkeep
-from support import FixtureServer, fixture_binary
+from support import CallbackListener, FixtureServer, fixture_binary
 
 
 @pytest.fixture(scope="session")
@@ -48,14 +48,18 @@ def other_server(_other_server: FixtureServer) -> FixtureServer:
 
 
 @pytest.fixture
-def make_keeper(server: FixtureServer) -> Iterator[Callable[..., tokenkeep.Keeper]]:
+def make_keeper(server: FixtureServer) -> Iterator[Callable[..., tokenkeep.TokenKeeper]]:
     """Builds keepers against ``server`` (public client, the server's origin
-    as the only API origin) and closes them after the test."""
+    as the only API origin) and closes them after the test. ``on_tokens_changed``,
+    ``on_session_expired`` and ``on_refresh_failed`` callables become a listener."""
     made = []
 
-    def make(client_id: str = "public-app", **kwargs: Any) -> tokenkeep.Keeper:
+    def make(client_id: str = "public-app", **kwargs: Any) -> tokenkeep.TokenKeeper:
         kwargs.setdefault("api_origins", [server.base_url])
-        keeper = tokenkeep.Keeper(token_endpoint=server.url("/token"), client_id=client_id, **kwargs)
+        callbacks = {name: kwargs.pop(name) for name in list(kwargs) if name.startswith("on_")}
+        if callbacks:
+            kwargs["listener"] = CallbackListener(**callbacks)
+        keeper = tokenkeep.TokenKeeper(token_endpoint=server.url("/token"), client_id=client_id, **kwargs)
         made.append(keeper)
         return keeper
 

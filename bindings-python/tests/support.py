@@ -24,6 +24,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
+import tokenkeep
+
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -176,6 +178,27 @@ class FixtureServer:
                 "client_id": client_id,
             },
         )
+
+
+class CallbackListener(tokenkeep.SessionListener):
+    """A listener made of optional callables (``on_tokens_changed=list.append``, ...)."""
+
+    def __init__(self, **callbacks: Callable[[Any], Any]) -> None:
+        self.callbacks = callbacks
+
+    def on_tokens_changed(self, event: Any) -> None:
+        self.callbacks.get("on_tokens_changed", lambda _: None)(event)
+
+    def on_session_expired(self, reason: str) -> None:
+        self.callbacks.get("on_session_expired", lambda _: None)(reason)
+
+    def on_refresh_failed(self, failure: Any) -> None:
+        self.callbacks.get("on_refresh_failed", lambda _: None)(failure)
+
+
+def delivered() -> None:
+    """Waits (bounded) until every listener event queued so far was delivered."""
+    assert tokenkeep.flush_listener_events(5000), "listener events were not delivered in 5 s"
 
 
 def eventually(what: str, condition: Callable[[], bool], timeout: float = 5.0) -> None:

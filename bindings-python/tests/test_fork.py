@@ -68,7 +68,7 @@ def in_child(work: Callable[[], Dict[str, Any]], timeout: float = CHILD_TIMEOUT)
     return answer
 
 
-def expired_after_a_parent_refresh(keeper: tokenkeep.Keeper, clock: tokenkeep.ManualClock, server: FixtureServer) -> str:
+def expired_after_a_parent_refresh(keeper: tokenkeep.TokenKeeper, clock: tokenkeep.ManualClock, server: FixtureServer) -> str:
     """Signs in, lets the parent refresh once (its runtime and connection
     pool are now in use), then lets the new token expire. Returns the
     parent's token."""
@@ -77,18 +77,18 @@ def expired_after_a_parent_refresh(keeper: tokenkeep.Keeper, clock: tokenkeep.Ma
     token = keeper.access_token()
     assert server.refresh_requests() == 1
     clock.advance_secs(3600)
-    assert keeper.state is tokenkeep.SessionState.EXPIRED
+    assert keeper.state() is tokenkeep.SessionState.EXPIRED
     return token
 
 
 def test_a_forked_child_refreshes_with_the_keeper_its_parent_built_and_used(
-    server: FixtureServer, make_keeper: Callable[..., tokenkeep.Keeper]
+    server: FixtureServer, make_keeper: Callable[..., tokenkeep.TokenKeeper]
 ) -> None:
     clock = tokenkeep.ManualClock()
     keeper = make_keeper(clock=clock)
     parent_token = expired_after_a_parent_refresh(keeper, clock, server)
 
-    answer = in_child(lambda: {"token": keeper.access_token(), "state": str(keeper.state)})
+    answer = in_child(lambda: {"token": keeper.access_token(), "state": str(keeper.state())})
 
     assert answer["token"] != parent_token
     assert server.is_active(answer["token"])
@@ -97,7 +97,7 @@ def test_a_forked_child_refreshes_with_the_keeper_its_parent_built_and_used(
 
 
 def test_a_forked_child_runs_its_own_background_refresher(
-    server: FixtureServer, make_keeper: Callable[..., tokenkeep.Keeper]
+    server: FixtureServer, make_keeper: Callable[..., tokenkeep.TokenKeeper]
 ) -> None:
     clock = tokenkeep.ManualClock()
     keeper = make_keeper(clock=clock, policy=tokenkeep.RefreshPolicy(proactive_refresh=True))
@@ -117,7 +117,7 @@ def test_a_forked_child_runs_its_own_background_refresher(
 
 # multiprocessing pickles the task function by name; the keeper it uses is
 # inherited through fork, as gunicorn workers inherit a preloaded app's.
-_POOL_KEEPER: Optional[tokenkeep.Keeper] = None
+_POOL_KEEPER: Optional[tokenkeep.TokenKeeper] = None
 
 
 def _token_in_worker(_: int) -> Tuple[int, str]:
@@ -126,7 +126,7 @@ def _token_in_worker(_: int) -> Tuple[int, str]:
 
 
 def test_fork_pool_workers_share_one_refresh_through_the_file_store(
-    tmp_path: Path, server: FixtureServer, make_keeper: Callable[..., tokenkeep.Keeper]
+    tmp_path: Path, server: FixtureServer, make_keeper: Callable[..., tokenkeep.TokenKeeper]
 ) -> None:
     global _POOL_KEEPER
     clock = tokenkeep.ManualClock()
@@ -156,7 +156,7 @@ PARENT_REFRESH_DELAY_MS = 6000
 
 
 def _refresh_in_flight_in_a_thread(
-    keeper: tokenkeep.Keeper, server: FixtureServer
+    keeper: tokenkeep.TokenKeeper, server: FixtureServer
 ) -> Tuple[threading.Thread, Dict[str, Any]]:
     """Starts the parent's refresh, slowed down by the server, and returns
     once the server has the request (the refresh is in flight)."""
@@ -177,7 +177,7 @@ def _refresh_in_flight_in_a_thread(
 
 
 def test_a_child_forked_during_a_refresh_does_not_wait_for_the_parents_refresh(
-    server: FixtureServer, make_keeper: Callable[..., tokenkeep.Keeper]
+    server: FixtureServer, make_keeper: Callable[..., tokenkeep.TokenKeeper]
 ) -> None:
     # Without rotation both processes may use the one refresh token; the
     # memory store is the process's own, so the child refreshes by itself.
@@ -203,7 +203,7 @@ def test_a_child_forked_during_a_refresh_does_not_wait_for_the_parents_refresh(
 
 
 def test_a_child_forked_during_a_refresh_adopts_it_through_the_file_store(
-    tmp_path: Path, server: FixtureServer, make_keeper: Callable[..., tokenkeep.Keeper]
+    tmp_path: Path, server: FixtureServer, make_keeper: Callable[..., tokenkeep.TokenKeeper]
 ) -> None:
     clock = tokenkeep.ManualClock()
     store = tokenkeep.EncryptedFileStore.open(str(tmp_path / "tokens"), KEY)

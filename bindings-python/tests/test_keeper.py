@@ -29,13 +29,16 @@ def redirect_location(url: str) -> str:
 
 
 def test_keyword_arguments_with_defaults():
-    signature = inspect.signature(tokenkeep.Keeper)
-    params = signature.parameters
-    assert params["client_secret"].default is None
-    assert params["account_id"].default == "default"
-    assert params["store"].default is None and params["policy"].default is None
-    assert params["clock"].default is None
-    assert all(p.kind is p.KEYWORD_ONLY for name, p in params.items() if name not in ("token_endpoint", "client_id"))
+    params = inspect.signature(tokenkeep.TokenKeeperOptions).parameters
+    assert all(p.kind is p.KEYWORD_ONLY for p in params.values())
+    options = tokenkeep.TokenKeeperOptions(token_endpoint="https://auth.example.com/token", client_id="app")
+    assert options.client_secret is None and options.store is None and options.clock is None
+    assert options.account_id == "default" and options.api_origins == [] and not options.client_credentials
+    assert options.policy == tokenkeep.RefreshPolicy()
+    keeper = tokenkeep.TokenKeeper(options)
+    assert keeper.account_id() == "default"
+    with pytest.raises(TypeError, match="not both"):
+        tokenkeep.TokenKeeper(options, client_id="other")
 
 
 def test_sign_in_with_pkce(server, make_keeper):
@@ -48,8 +51,8 @@ def test_sign_in_with_pkce(server, make_keeper):
     assert "code_challenge_method=S256" in request.url() and "login_hint=alice" in request.url()
     tokens = keeper.complete_authorization(request, redirect_location(request.url()))
     assert tokens.scope() == "read"
-    assert keeper.send("GET", server.url("/api/me")).status == 200
-    assert b'"sub":"alice"' in keeper.send("GET", server.url("/api/me")).body.replace(b" ", b"")
+    assert keeper.send(tokenkeep.HttpRequest(method="GET", url=server.url("/api/me"))).status == 200
+    assert b'"sub":"alice"' in keeper.send(tokenkeep.HttpRequest(method="GET", url=server.url("/api/me"))).body.replace(b" ", b"")
 
 
 def test_sign_in_with_pkce_in_asyncio(server, make_keeper):
@@ -59,7 +62,7 @@ def test_sign_in_with_pkce_in_asyncio(server, make_keeper):
     async def main():
         location = await asyncio.get_running_loop().run_in_executor(None, redirect_location, request.url())
         await keeper.complete_authorization_async(request, location)
-        answer = await keeper.send_async("GET", server.url("/api/me"))
+        answer = await keeper.send_async(tokenkeep.HttpRequest(method="GET", url=server.url("/api/me")))
         return answer.status, await keeper.access_token_async()
 
     status, token = asyncio.run(main())
@@ -73,22 +76,22 @@ def test_client_credentials(server, make_keeper):
     token = keeper.access_token()
     assert server.is_active(token)
     assert server.stats()["token_requests"]["client_credentials"] == 1
-    assert keeper.tokens.scope() == "reports:read"
+    assert keeper.tokens().scope() == "reports:read"
 
 
 def test_context_managers_close_the_keeper(server):
-    with tokenkeep.Keeper(token_endpoint=server.url("/token"), client_id="public-app") as keeper:
+    with tokenkeep.TokenKeeper(token_endpoint=server.url("/token"), client_id="public-app") as keeper:
         keeper.set_tokens("at_ctx", expires_in=timedelta(hours=1))
         assert keeper.access_token() == "at_ctx"
         assert not keeper.closed
     assert keeper.closed
-    assert repr(keeper) == "Keeper(closed)"
+    assert repr(keeper) == "TokenKeeper(closed)"
     with pytest.raises(ValueError, match="closed"):
         keeper.access_token()
     keeper.close()  # idempotent
 
     async def main():
-        async with tokenkeep.Keeper(token_endpoint=server.url("/token"), client_id="public-app") as keeper:
+        async with tokenkeep.TokenKeeper(token_endpoint=server.url("/token"), client_id="public-app") as keeper:
             keeper.set_tokens("at_async_ctx", expires_in=60)
             return keeper, await keeper.access_token_async()
 
@@ -98,13 +101,13 @@ def test_context_managers_close_the_keeper(server):
 
 def test_properties_and_repr(server, make_keeper):
     keeper = make_keeper(account_id="user-7")
-    assert keeper.account_id == "user-7"
-    assert keeper.state is tokenkeep.SessionState.EMPTY
-    assert repr(keeper) == "Keeper(account_id='user-7', state=EMPTY)"
+    assert keeper.account_id() == "user-7"
+    assert keeper.state() is tokenkeep.SessionState.EMPTY
+    assert repr(keeper) == "TokenKeeper(account_id='user-7', state=EMPTY)"
     keeper.set_tokens("at_props", "rt_props", expires_in=600, scope="a b")
-    assert keeper.tokens.has_refresh_token()
-    assert keeper.tokens.scopes() == ["a", "b"]
-    assert server.base_url in keeper.origins.origins
+    assert keeper.tokens().has_refresh_token()
+    assert keeper.tokens().scopes() == ["a", "b"]
+    assert keeper.api_origins() == [server.base_url]
 
 
 def test_logout_revokes_at_the_server(server, make_keeper):
@@ -127,7 +130,7 @@ def test_camel_case_servers_through_a_response_mapping(server, make_keeper):
     assert "accessToken" in answer
     keeper.set_token_response(answer)
     assert keeper.access_token() == answer["accessToken"]
-    assert keeper.tokens.expires_at_unix_ms() is not None
+    assert keeper.tokens().expires_at_unix_ms() is not None
 
 
 def test_the_public_api_is_listed():

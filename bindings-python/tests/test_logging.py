@@ -11,7 +11,7 @@ from typing import List
 import pytest
 
 import tokenkeep
-from tokenkeep._uniffi import tokenkeep as _ffi
+from tokenkeep import ffi as _ffi
 
 
 def _drain() -> None:
@@ -24,7 +24,7 @@ def _refresh_failure(server, make_keeper, account: str):
     clock = tokenkeep.ManualClock()
     keeper = make_keeper(clock=clock, account_id=account, policy=tokenkeep.RefreshPolicy(max_retries=0))
     keeper.set_token_response(server.sign_in())
-    tokens = keeper.tokens
+    tokens = keeper.tokens()
     clock.advance_secs(3600)
     server.fault(status=503)
     with pytest.raises(tokenkeep.TransientError):
@@ -92,7 +92,7 @@ import logging, sys
 logging.basicConfig(level=logging.DEBUG, stream=sys.stdout)
 import tokenkeep
 policy = tokenkeep.RefreshPolicy(max_retries=0)
-keeper = tokenkeep.Keeper(token_endpoint="http://127.0.0.1:9/token", client_id="app", policy=policy)
+keeper = tokenkeep.TokenKeeper(token_endpoint="http://127.0.0.1:9/token", client_id="app", policy=policy)
 keeper.set_tokens("at_exit_test", "rt_exit_test", expires_in=3600)
 try:
     keeper.refresh()

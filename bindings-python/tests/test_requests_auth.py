@@ -96,7 +96,7 @@ def test_a_redirect_within_the_origin_keeps_the_token(server, make_keeper):
 def test_the_header_is_removed_before_a_redirect_requests_itself_would_follow_with_it():
     # http -> https on the default ports keeps Authorization in requests; the
     # https origin is not in api_origins here, so the hook must remove it.
-    keeper = tokenkeep.Keeper(
+    keeper = tokenkeep.TokenKeeper(
         token_endpoint="http://localhost/token", client_id="app", api_origins=["http://localhost"]
     )
     keeper.set_tokens("at_for_http_only", expires_in=3600)

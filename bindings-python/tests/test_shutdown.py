@@ -2,7 +2,7 @@
 
 Regression test: the core's event thread used to call into a finalizing
 interpreter and abort the process (exit code 134, "FATAL: exception not
-rethrown"); tokenkeep._shutdown drains the events at exit.
+rethrown"); tokenkeep._keeper drains the events at exit.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import sys
 PROGRAM = r"""
 import tokenkeep
 changes = []
-keeper = tokenkeep.Keeper(token_endpoint="http://127.0.0.1:9/token", client_id="app",
-                          on_tokens_changed=changes.append)
+keeper = tokenkeep.TokenKeeper(token_endpoint="http://127.0.0.1:9/token", client_id="app",
+                               token_updater=changes.append)
 for i in range(20):
     keeper.set_tokens("at_%d" % i, "rt", expires_in=3600)
 """

@@ -82,7 +82,7 @@ def test_a_python_store_is_called_from_the_cores_threads_during_refresh(server, 
     assert len(saves) == 2
     assert saves[0].startswith("tokenkeep"), store.calls  # a core-owned runtime thread
     assert (
-        tokenkeep.Keeper(  # the refreshed record is what a new session loads
+        tokenkeep.TokenKeeper(  # the refreshed record is what a new session loads
             token_endpoint=server.url("/token"), client_id="public-app", store=store
         ).access_token()
         == results[0]
@@ -118,7 +118,7 @@ def test_a_store_error_reaches_the_caller_as_a_storage_error(make_keeper):
     assert caught.value.kind is tokenkeep.StorageErrorKind.IO
     assert "disk full" in str(caught.value)
     assert "secret_value" not in str(caught.value) + repr(caught.value)
-    assert keeper.tokens is None, "nothing changes when the tokens cannot be stored"
+    assert keeper.tokens() is None, "nothing changes when the tokens cannot be stored"
 
 
 def test_any_other_exception_from_a_store_is_a_storage_error_of_kind_other(server):
@@ -127,7 +127,7 @@ def test_any_other_exception_from_a_store_is_a_storage_error_of_kind_other(serve
             raise RuntimeError("backend unavailable")
 
     with pytest.raises(tokenkeep.StorageError) as caught:
-        tokenkeep.Keeper(token_endpoint=server.url("/token"), client_id="public-app", store=Broken())
+        tokenkeep.TokenKeeper(token_endpoint=server.url("/token"), client_id="public-app", store=Broken())
     assert caught.value.kind is tokenkeep.StorageErrorKind.OTHER
     assert "backend unavailable" in str(caught.value)
 
@@ -136,7 +136,7 @@ def test_an_unreadable_record_is_a_corrupt_storage_error_and_is_kept(server):
     store = RecordingStore()
     store.records["default"] = b"\x00not a record"
     with pytest.raises(tokenkeep.StorageError) as caught:
-        tokenkeep.Keeper(token_endpoint=server.url("/token"), client_id="public-app", store=store)
+        tokenkeep.TokenKeeper(token_endpoint=server.url("/token"), client_id="public-app", store=store)
     assert caught.value.kind is tokenkeep.StorageErrorKind.CORRUPT
     assert store.records["default"] == b"\x00not a record"
 

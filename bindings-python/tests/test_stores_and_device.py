@@ -21,7 +21,7 @@ OTHER_KEY = bytes(range(1, 33))
 
 @pytest.mark.parametrize("kind", ["file", "sqlite"])
 def test_tokens_survive_a_restart_and_a_wrong_key_is_typed(
-    kind: str, tmp_path: Path, server: FixtureServer, make_keeper: Callable[..., tokenkeep.Keeper]
+    kind: str, tmp_path: Path, server: FixtureServer, make_keeper: Callable[..., tokenkeep.TokenKeeper]
 ) -> None:
     def open_store(key: bytes) -> Any:
         if kind == "file":
@@ -44,7 +44,7 @@ def test_tokens_survive_a_restart_and_a_wrong_key_is_typed(
     assert make_keeper(store=open_store(KEY), account_id="user-7").access_token() == token
 
 
-def test_device_sign_in(server: FixtureServer, make_keeper: Callable[..., tokenkeep.Keeper]) -> None:
+def test_device_sign_in(server: FixtureServer, make_keeper: Callable[..., tokenkeep.TokenKeeper]) -> None:
     keeper = make_keeper(device_authorization_endpoint=server.url("/device_authorization"))
     device = keeper.start_device_authorization()
     assert device.user_code() in (device.verification_uri_complete() or "")
@@ -58,5 +58,5 @@ def test_device_sign_in(server: FixtureServer, make_keeper: Callable[..., tokenk
     tokens = keeper.complete_device_authorization(device)
     approver.join()
     assert tokens.has_refresh_token()
-    assert keeper.state == tokenkeep.SessionState.VALID
+    assert keeper.state() == tokenkeep.SessionState.VALID
     assert "dc_" not in repr(device)

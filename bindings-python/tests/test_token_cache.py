@@ -29,7 +29,7 @@ class CountingCore:
         return getattr(self._core, name)
 
 
-def counted(keeper: tokenkeep.Keeper) -> CountingCore:
+def counted(keeper: tokenkeep.TokenKeeper) -> CountingCore:
     counter = CountingCore(keeper.core)
     keeper._core = counter
     return counter

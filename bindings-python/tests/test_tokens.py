@@ -11,11 +11,11 @@ import tokenkeep
 
 def test_set_tokens_then_access_token_serves_them_without_a_request(server, make_keeper):
     keeper = make_keeper()
-    assert keeper.state is tokenkeep.SessionState.EMPTY
+    assert keeper.state() is tokenkeep.SessionState.EMPTY
     tokens = keeper.set_tokens("at_given", "rt_given", expires_in=3600, scope=["read", "write"])
     assert tokens.access_token() == "at_given"
     assert tokens.scopes() == ["read", "write"]
-    assert keeper.state is tokenkeep.SessionState.VALID
+    assert keeper.state() is tokenkeep.SessionState.VALID
     for _ in range(100):
         assert keeper.access_token() == "at_given"
     assert server.token_requests() == 0
@@ -46,7 +46,7 @@ def test_no_tokens_means_not_signed_in(make_keeper):
     with pytest.raises(tokenkeep.NotSignedInError) as caught:
         keeper.access_token()
     assert "sign in" in str(caught.value)
-    assert keeper.tokens is None
+    assert keeper.tokens() is None
 
 
 def test_logout_forgets_the_tokens(server, make_keeper):
@@ -54,7 +54,7 @@ def test_logout_forgets_the_tokens(server, make_keeper):
     keeper.set_token_response(server.sign_in())
     keeper.access_token()
     keeper.logout()
-    assert keeper.state is tokenkeep.SessionState.LOGGED_OUT
+    assert keeper.state() is tokenkeep.SessionState.LOGGED_OUT
     with pytest.raises(tokenkeep.NotSignedInError):
         keeper.access_token()
 

@@ -62,7 +62,7 @@ def test_a_failing_python_store_loses_no_session(server, make_keeper):
     clock.advance_secs(3600)
     refreshed = keeper.access_token()
     assert refreshed != signed_in
-    assert keeper.has_unsaved_tokens
+    assert keeper.has_unsaved_tokens()
     assert server.is_active(refreshed)
     assert store.stored_access_token() == signed_in
 
@@ -83,9 +83,9 @@ def test_a_failing_python_store_loses_no_session(server, make_keeper):
         keeper.flush()
     store.failing = False
     keeper.flush()
-    assert not keeper.has_unsaved_tokens
+    assert not keeper.has_unsaved_tokens()
     assert store.stored_access_token() == newest
-    assert tokenkeep._uniffi.tokenkeep.flush_listener_events(5000)
+    assert tokenkeep.ffi.tokenkeep.flush_listener_events(5000)
     assert [c.stored for c in changes if c.reason == tokenkeep.ChangeReason.REFRESHED] == [False, False, False]
     assert any(c.reason == tokenkeep.ChangeReason.STORED and c.stored for c in changes)
 
@@ -93,7 +93,7 @@ def test_a_failing_python_store_loses_no_session(server, make_keeper):
     store.failing = True
     clock.advance_secs(3600)
     last = keeper.access_token()
-    assert keeper.has_unsaved_tokens
+    assert keeper.has_unsaved_tokens()
     store.failing = False
     keeper.close()
     assert store.stored_access_token() == last
@@ -124,12 +124,12 @@ class FileStore(tokenkeep.TokenStore):
 token_endpoint, path, answer = sys.argv[1], sys.argv[2], sys.argv[3]
 store = FileStore(path)
 clock = tokenkeep.ManualClock()
-keeper = tokenkeep.Keeper(token_endpoint=token_endpoint, client_id="public-app", store=store, clock=clock)
+keeper = tokenkeep.TokenKeeper(token_endpoint=token_endpoint, client_id="public-app", store=store, clock=clock)
 keeper.set_token_response(answer)
 store.failing = True
 clock.advance_secs(3600)
 print(keeper.access_token(), flush=True)
-assert keeper.has_unsaved_tokens
+assert keeper.has_unsaved_tokens()
 store.failing = False
 # No close(), no flush(): the interpreter exits with the keeper still open.
 """

@@ -24,7 +24,7 @@ import sys
 import tokenkeep
 assert tokenkeep.__version__ == "0.1.0", tokenkeep.__version__
 assert "site-packages" in tokenkeep.__file__, tokenkeep.__file__
-keeper = tokenkeep.Keeper(token_endpoint="http://127.0.0.1:9/token", client_id="app")
+keeper = tokenkeep.TokenKeeper(token_endpoint="http://127.0.0.1:9/token", client_id="app")
 keeper.set_tokens("at_smoke", "rt_smoke", expires_in=3600)
 assert keeper.access_token() == "at_smoke"
 for extra in ("requests_auth", "httpx_auth"):
@@ -83,9 +83,9 @@ def test_the_wheel_holds_the_generated_module_and_the_package():
         "tokenkeep/_keeper.py",
         "tokenkeep/requests_auth.py",
         "tokenkeep/httpx_auth.py",
-        "tokenkeep/_uniffi/__init__.py",
-        "tokenkeep/_uniffi/tokenkeep.py",
-        "tokenkeep/_uniffi/libtokenkeep.so",
+        "tokenkeep/ffi/__init__.py",
+        "tokenkeep/ffi/tokenkeep.py",
+        "tokenkeep/ffi/libtokenkeep.so",
     ):
         assert expected in names, expected
     assert not any(name.startswith("tests/") for name in names)

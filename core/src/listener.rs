@@ -133,7 +133,12 @@ impl Listeners {
         }
         dispatch::queue(Box::new(move || {
             for listener in &listeners {
-                let _ = catch_unwind(AssertUnwindSafe(|| event(listener)));
+                if let Err(failure) = catch_unwind(AssertUnwindSafe(|| event(listener))) {
+                    let what = (failure.downcast_ref::<String>().map(String::as_str))
+                        .or_else(|| failure.downcast_ref::<&str>().copied())
+                        .unwrap_or("a panic");
+                    tracing::error!("a session listener failed ({what}); the other listeners still got the event");
+                }
             }
         }));
     }

@@ -1,75 +1,55 @@
-"""Plain Python callables as a core ``SessionListener``.
+"""Session events in Python: the :class:`SessionListener` base and ``token_updater``.
 
-The core calls its listeners on one tokenkeep-owned thread, in order, never
-while it holds a lock. :class:`CallbackListener` adapts up to three callables
-(``on_tokens_changed``, ``on_session_expired``, ``on_refresh_failed``) onto
-that interface and also drops the keeper's token cache when the tokens change
-or the session ends. A callable that raises is logged (logger ``tokenkeep``)
-and does not stop the others.
+Subclass :class:`SessionListener`, override the events you want (the others
+do nothing) and pass it as ``TokenKeeperOptions(listener=...)`` or to
+``keeper.add_listener``. The core calls listeners on one tokenkeep thread,
+in order, never while it holds a lock: keep them short.
+``tokenkeep.flush_listener_events(timeout_ms)`` waits until the events
+queued so far were delivered.
 
-The adapter deliberately holds no reference to the ``Keeper``: the core keeps
-its listeners alive for as long as the session lives, so a reference back
-would keep both alive forever. ``Keeper.close()`` mutes it.
+``TokenKeeper(options, token_updater=save)`` is requests-oauthlib's hook:
+``save(tokens)`` gets the new :class:`tokenkeep.TokenSet` whenever the tokens
+change (``TokensChanged.tokens``; not after logout). An exception in it is
+logged on logger ``tokenkeep``.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Optional
+from typing import Any, Callable, cast
 
-from ._token_cache import TokenCache
-from ._uniffi import tokenkeep as _ffi
+from . import ffi
+from ._token_set import TokenSet
 
-__all__ = ["CallbackListener"]
-
-_log = logging.getLogger("tokenkeep")
-
-TokensChangedCallback = Callable[[_ffi.TokensChanged], Any]
-SessionExpiredCallback = Callable[[str], Any]
-RefreshFailedCallback = Callable[[_ffi.RefreshFailure], Any]
+TokenUpdater = Callable[[TokenSet], Any]
 
 
-class CallbackListener(_ffi.SessionListener):
-    """A ``SessionListener`` made of optional callables and a token cache."""
+class SessionListener(ffi.SessionListener):
+    """Receives the session's events; every method does nothing unless overridden."""
 
-    def __init__(
-        self,
-        cache: Optional[TokenCache] = None,
-        on_tokens_changed: Optional[TokensChangedCallback] = None,
-        on_session_expired: Optional[SessionExpiredCallback] = None,
-        on_refresh_failed: Optional[RefreshFailedCallback] = None,
-    ) -> None:
-        self._cache = cache
-        self._on_tokens_changed = on_tokens_changed
-        self._on_session_expired = on_session_expired
-        self._on_refresh_failed = on_refresh_failed
+    def on_tokens_changed(self, event: ffi.TokensChanged) -> None:
+        """The tokens changed (``event.reason``); ``event.tokens`` holds the new ones."""
 
-    def mute(self) -> None:
-        """Stops calling anything (the keeper was closed)."""
-        self._cache = None
-        self._on_tokens_changed = self._on_session_expired = self._on_refresh_failed = None
+    def on_session_expired(self, reason: str) -> None:
+        """The session ended: the user must sign in again."""
 
-    def on_tokens_changed(self, event: _ffi.TokensChanged) -> None:
-        if self._cache is not None:
-            self._cache.invalidate()
-        _call(self._on_tokens_changed, event)
-
-    def on_session_expired(self, message: str) -> None:
-        if self._cache is not None:
-            self._cache.invalidate()
-        _call(self._on_session_expired, message)
-
-    def on_refresh_failed(self, failure: _ffi.RefreshFailure) -> None:
-        _call(self._on_refresh_failed, failure)
+    def on_refresh_failed(self, failure: ffi.RefreshFailure) -> None:
+        """A refresh failed (``failure.transient`` says whether it is retried)."""
 
     def __repr__(self) -> str:
-        return "CallbackListener()"
+        return f"{type(self).__name__}()"
 
 
-def _call(callback: Optional[Callable[[Any], Any]], argument: Any) -> None:
-    if callback is None:
-        return
-    try:
-        callback(argument)
-    except Exception:  # a listener must not break the core's event thread
-        _log.exception("a tokenkeep listener callback raised; the event was dropped for it")
+class TokenUpdaterListener(SessionListener):
+    """Calls ``token_updater`` with each new token set until muted."""
+
+    def __init__(self, token_updater: TokenUpdater) -> None:
+        self.token_updater: TokenUpdater | None = token_updater
+
+    def on_tokens_changed(self, event: ffi.TokensChanged) -> None:
+        updater = self.token_updater
+        if updater is not None and event.tokens is not None:
+            try:
+                updater(cast(TokenSet, event.tokens))
+            except Exception:  # a callback must not break the core's event thread
+                logging.getLogger("tokenkeep").exception("token_updater raised; the new tokens were not passed on")

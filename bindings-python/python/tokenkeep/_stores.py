@@ -1,14 +1,10 @@
-"""Token stores written in Python: the :class:`TokenStore` base and :class:`KeyringStore`.
+"""Token stores written in Python: subclass :class:`TokenStore`.
 
-A store keeps one opaque record of bytes per key (the account id). The core
-encodes its tokens into that record (versioned JSON) and decides when to
-load, save and delete; a store only keeps bytes. Subclass :class:`TokenStore`
-and implement :meth:`~TokenStore.load`, :meth:`~TokenStore.save` and
-:meth:`~TokenStore.delete`::
+A store keeps one opaque record of bytes per key (the account id); the core
+encodes the tokens and decides when to load, save and delete::
 
     class DictStore(tokenkeep.TokenStore):
         def __init__(self):
-            super().__init__()
             self.records = {}
         def load(self, key):
             return self.records.get(key)
@@ -17,78 +13,41 @@ and implement :meth:`~TokenStore.load`, :meth:`~TokenStore.save` and
         def delete(self, key):
             self.records.pop(key, None)
 
-The core calls a store from its own threads (refreshes run there) as well as
-from the caller's: implementations must be thread-safe, and must not call
-back into the keeper (a blocking call from the core's thread is refused). To report a failure,
-raise :class:`tokenkeep.StoreError` (``StoreError.Io(message)``,
-``StoreError.Corrupt(message)``, ...); any other exception becomes
-``StoreError.Failed``. Callers then get a :class:`tokenkeep.StorageError`.
-Never put the record's content in a message.
-
-``lock``/``unlock`` default to doing nothing, which is right for a store
-private to one process (the core already serializes a session's own writes).
-A store shared by several processes overrides them with a lock exclusive
-across processes, so two processes never refresh the same rotating refresh
-token at once.
-
-A record holds live credentials: a store that writes to disk must encrypt it.
+The core calls stores from its own threads too: be thread-safe and never
+call back into the keeper. Report failures with ``StoreError.Io(detail)``
+(or ``WrongKey``, ``Corrupt``, ``LockTimeout``, ``Failed``), never quoting
+the record; callers get ``TokenKeepError.Storage``. The core holds each
+account's in-process lock, so ``lock``/``unlock`` do nothing by default; a
+store shared by processes overrides them with a cross-process lock. A store
+that writes to disk must encrypt: a record holds live credentials.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ._uniffi import tokenkeep as _ffi
+from . import ffi
 
-__all__ = ["TokenStore", "KeyringStore", "StoreError"]
+if TYPE_CHECKING:  # the generated variants, which type checkers cannot see
 
-if TYPE_CHECKING:
-    # The generated module sets the variants as attributes at import time,
-    # which type checkers cannot see: this is their stub.
+    class _Variant(Exception):
+        detail: str
 
-    class StoreError(Exception):
-        """What a store raises; the variant says which kind of failure."""
+        def __init__(self, detail: str) -> None: ...
 
-        message: str
-
-        class Io(Exception):
-            def __init__(self, message: str) -> None: ...
-
-        class WrongKey(Exception):
-            def __init__(self, message: str) -> None: ...
-
-        class Corrupt(Exception):
-            def __init__(self, message: str) -> None: ...
-
-        class LockTimeout(Exception):
-            def __init__(self, message: str) -> None: ...
-
-        class Failed(Exception):
-            def __init__(self, message: str) -> None: ...
+    class StoreError(_Variant):
+        Io = WrongKey = Corrupt = LockTimeout = Failed = _Variant
 
 else:
-    StoreError = _ffi.StoreError
+    StoreError = ffi.StoreError
 
 
-class TokenStore(_ffi.TokenStore):
-    """Base class of stores written in Python: implement ``load``, ``save``
-    and ``delete``; ``lock`` and ``unlock`` do nothing unless overridden."""
-
-    def load(self, key: str) -> Optional[bytes]:
-        """The record stored under ``key``, or ``None`` when there is none."""
-        raise NotImplementedError
-
-    def save(self, key: str, record: bytes) -> None:
-        """Replaces the record under ``key`` (atomically, for stores that persist)."""
-        raise NotImplementedError
-
-    def delete(self, key: str) -> None:
-        """Removes the record under ``key``; a missing record is not an error."""
-        raise NotImplementedError
+class TokenStore(ffi.TokenStore):
+    """Base class of stores written in Python: implement ``load``, ``save``, ``delete``."""
 
     def lock(self, key: str, timeout_ms: int) -> None:
-        """Takes the exclusive lock on ``key`` (no-op by default)."""
+        """Takes a lock on ``key`` exclusive across processes (no-op by default)."""
 
     def unlock(self, key: str) -> None:
         """Releases the lock taken with :meth:`lock` (no-op by default)."""
@@ -98,58 +57,42 @@ class TokenStore(_ffi.TokenStore):
 
 
 class KeyringStore(TokenStore):
-    """Keeps records in the operating system's credential store through the
-    optional `keyring <https://pypi.org/project/keyring/>`_ package
-    (``pip install "tokenkeep[keyring]"``): macOS Keychain, Windows
-    Credential Locker, the Secret Service on Linux desktops.
-
-    Each account's record is one keyring entry under ``service_name`` with
-    the account id as user name, base64-encoded (keyring stores text).
-    ``keyring_backend`` overrides the default backend (tests pass an
-    in-memory one).
-    """
+    """Keeps records in the OS credential store (macOS Keychain, Windows
+    Credential Locker, Secret Service) through the optional ``keyring``
+    package (``pip install "tokenkeep[keyring]"``): one entry per account
+    under ``service_name``, base64 text. ``keyring_backend`` overrides the
+    default backend (tests pass an in-memory one)."""
 
     def __init__(self, service_name: str = "tokenkeep", *, keyring_backend: Any = None) -> None:
-        super().__init__()
         try:
-            import keyring
             import keyring.errors
         except ImportError as error:  # pragma: no cover - depends on the environment
-            raise ImportError('KeyringStore needs the keyring package: pip install "tokenkeep[keyring]"') from error
+            raise ImportError('KeyringStore needs keyring: pip install "tokenkeep[keyring]"') from error
         self.service_name = service_name
         self._backend = keyring_backend if keyring_backend is not None else keyring.get_keyring()
         self._errors = keyring.errors
 
     def load(self, key: str) -> Optional[bytes]:
+        text = self._call("read", key, self._backend.get_password, self.service_name, key)
         try:
-            text = self._backend.get_password(self.service_name, key)
-        except self._errors.KeyringError as error:
-            raise StoreError.Io(self._describe("read", key, error)) from None
-        if text is None:
-            return None
-        try:
-            return base64.b64decode(text.encode("ascii"), validate=True)
+            return None if text is None else base64.b64decode(text.encode("ascii"), validate=True)
         except ValueError:
             raise StoreError.Corrupt(f"keyring entry `{key}` of service `{self.service_name}` is not base64") from None
 
     def save(self, key: str, record: bytes) -> None:
-        text = base64.b64encode(record).decode("ascii")
-        try:
-            self._backend.set_password(self.service_name, key, text)
-        except self._errors.KeyringError as error:
-            raise StoreError.Io(self._describe("write", key, error)) from None
+        self._call("write", key, self._backend.set_password, self.service_name, key, base64.b64encode(record).decode())
 
     def delete(self, key: str) -> None:
-        try:
-            self._backend.delete_password(self.service_name, key)
-        except self._errors.PasswordDeleteError:
-            pass  # nothing stored: not an error
-        except self._errors.KeyringError as error:
-            raise StoreError.Io(self._describe("delete", key, error)) from None
+        self._call("delete", key, self._backend.delete_password, self.service_name, key)
 
-    def _describe(self, doing: str, key: str, error: Exception) -> str:
-        where = f"keyring entry `{key}` of service `{self.service_name}`"
-        return f"could not {doing} {where}: {type(error).__name__}: {error}"
+    def _call(self, doing: str, key: str, method: Callable[..., Any], *args: str) -> Any:
+        try:
+            return method(*args)
+        except self._errors.PasswordDeleteError:
+            return None  # delete() of an entry that is not there: nothing to do
+        except self._errors.KeyringError as error:
+            where = f"keyring entry `{key}` of service `{self.service_name}`"
+            raise StoreError.Io(f"could not {doing} {where}: {type(error).__name__}: {error}") from None
 
     def __repr__(self) -> str:
         return f"KeyringStore(service_name={self.service_name!r})"

@@ -30,30 +30,36 @@ class DictStore(tokenkeep.TokenStore):
         self.records.pop(key, None)
 
 
-def on_change(event: tokenkeep.TokensChanged) -> None:
-    print(event.reason, event.expires_at_unix_ms)
+class Printer(tokenkeep.SessionListener):
+    def on_tokens_changed(self, event: tokenkeep.TokensChanged) -> None:
+        print(event.reason, event.expires_at_unix_ms)
+
+
+def save(tokens: tokenkeep.TokenSet) -> None:
+    print(tokens.expires_at, tokens.expired, tokens.valid, sorted(tokens.to_dict()))
 
 
 def main() -> str:
-    keeper = tokenkeep.Keeper(
+    options = tokenkeep.TokenKeeperOptions(
         token_endpoint="https://auth.example.com/oauth/token",
         client_id="my-app",
         store=DictStore(),
         policy=tokenkeep.RefreshPolicy(refresh_ahead_secs=120),
         api_origins=["https://api.example.com"],
-        on_tokens_changed=on_change,
+        listener=Printer(),
     )
+    keeper = tokenkeep.TokenKeeper(options, token_updater=save)
     with keeper:
         tokens: tokenkeep.TokenSet = keeper.set_token_response({"access_token": "a", "token_type": "Bearer"})
         assert tokens.expires_at_unix_ms() is None
-        state: tokenkeep.SessionState = keeper.state
+        state: tokenkeep.SessionState = keeper.state()
         print(state.name)
         try:
             token: str = keeper.access_token()
         except tokenkeep.SessionExpiredError:
             return "sign in"
         except tokenkeep.TransientError as error:
-            wait: Optional[int] = error.retry_after
+            wait: Optional[int] = error.retry_after_secs
             return f"later {wait}"
         except tokenkeep.StorageError as error:
             kind: tokenkeep.StorageErrorKind = error.kind
@@ -63,7 +69,7 @@ def main() -> str:
         return token
 
 
-async def main_async(keeper: tokenkeep.Keeper) -> str:
+async def main_async(keeper: tokenkeep.TokenKeeper) -> str:
     async with keeper:
         refreshed: tokenkeep.TokenSet = await keeper.refresh_async()
         confirmed: bool = (await keeper.logout_async()).fully_revoked
@@ -73,4 +79,4 @@ async def main_async(keeper: tokenkeep.Keeper) -> str:
 
 if __name__ == "__main__":
     print(main())
-    asyncio.run(main_async(tokenkeep.Keeper(token_endpoint="https://a.example/t", client_id="c")))
+    asyncio.run(main_async(tokenkeep.TokenKeeper(token_endpoint="https://a.example/t", client_id="c")))

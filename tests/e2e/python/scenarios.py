@@ -54,8 +54,8 @@ def past_expiry() -> None:
     time.sleep(SERVER["access_token_ttl_secs"] + 0.3)
 
 
-def user_keeper() -> tokenkeep.Keeper:
-    return tokenkeep.Keeper(
+def user_keeper() -> tokenkeep.TokenKeeper:
+    return tokenkeep.TokenKeeper(
         token_endpoint=url("token"),
         client_id=SERVER["public_client"],
         authorization_endpoint=url("authorization"),
@@ -66,7 +66,7 @@ def user_keeper() -> tokenkeep.Keeper:
     )
 
 
-def sign_in(keeper: tokenkeep.Keeper) -> None:
+def sign_in(keeper: tokenkeep.TokenKeeper) -> None:
     request = keeper.authorization_request()
     callback = http("GET", "test_sign_in", query={"url": request.url()})["callback_url"]
     keeper.complete_authorization(request, callback)
@@ -80,9 +80,9 @@ def check(condition: bool, what: str) -> None:
 def sign_in_pkce() -> None:
     keeper = user_keeper()
     sign_in(keeper)
-    tokens = keeper.tokens
+    tokens = keeper.tokens()
     check(tokens is not None and tokens.has_refresh_token(), "no refresh token after sign-in")
-    check(keeper.state == tokenkeep.SessionState.VALID, "state is not Valid")
+    check(keeper.state() == tokenkeep.SessionState.VALID, "state is not Valid")
 
 
 def refresh_on_expiry() -> None:
@@ -98,7 +98,7 @@ def refresh_on_expiry() -> None:
 def rotation() -> None:
     keeper = user_keeper()
     sign_in(keeper)
-    old = keeper.tokens.refresh_token()
+    old = keeper.tokens().refresh_token()
     new = keeper.refresh().refresh_token()
     check(old != new, "the refresh token did not rotate")
     check(not is_active(old), "the old refresh token is still active")
@@ -127,7 +127,7 @@ def single_flight() -> None:
 def reuse_ends_session() -> None:
     a = user_keeper()
     sign_in(a)
-    tokens = a.tokens
+    tokens = a.tokens()
     b = user_keeper()
     b.set_tokens(tokens.access_token(), refresh_token=tokens.refresh_token(), expires_in=3)
     a.refresh()
@@ -137,13 +137,13 @@ def reuse_ends_session() -> None:
         pass
     else:
         raise AssertionError("expected SessionExpiredError")
-    check(b.state == tokenkeep.SessionState.SESSION_EXPIRED, "B's state is not SessionExpired")
+    check(b.state() == tokenkeep.SessionState.SESSION_EXPIRED, "B's state is not SessionExpired")
 
 
 def logout_revokes() -> None:
     keeper = user_keeper()
     sign_in(keeper)
-    refresh_token = keeper.tokens.refresh_token()
+    refresh_token = keeper.tokens().refresh_token()
     check(keeper.logout().fully_revoked, "the server did not confirm both revocations")
     check(not is_active(refresh_token), "the refresh token is still active")
     try:
@@ -154,8 +154,8 @@ def logout_revokes() -> None:
 
 
 def client_credentials_renewal() -> None:
-    keeper = tokenkeep.Keeper(token_endpoint=url("token"), client_id=SERVER["m2m_client"],
-                              client_secret=SERVER["m2m_secret"], client_credentials=True)
+    keeper = tokenkeep.TokenKeeper(token_endpoint=url("token"), client_id=SERVER["m2m_client"],
+                                   client_secret=SERVER["m2m_secret"], client_credentials=True)
     before = grants("client_credentials")
     first = keeper.access_token()
     past_expiry()
@@ -177,7 +177,7 @@ def device_flow() -> None:
     tokens = keeper.complete_device_authorization(device)
     approver.join()
     check(tokens.has_refresh_token(), "no refresh token")
-    check(keeper.state == tokenkeep.SessionState.VALID, "state is not Valid")
+    check(keeper.state() == tokenkeep.SessionState.VALID, "state is not Valid")
 
 
 def main() -> int:
