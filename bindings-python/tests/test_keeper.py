@@ -137,3 +137,18 @@ def test_the_public_api_is_listed():
     for name in tokenkeep.__all__:
         assert hasattr(tokenkeep, name), name
     assert tokenkeep.__version__ == "0.1.0"
+
+
+def test_may_send_token_to_is_the_cores_answer_kept_per_origin(server, make_keeper):
+    keeper = make_keeper(api_origins=[server.base_url, "https://bücher.example", "https://api.example.com:8443"])
+    port = server.base_url.rsplit(":", 1)[1]
+    urls = [
+        server.url("/api/me"), server.url("/other?x=1#y"), f"HTTP://127.0.0.1:{port}/api", f"http://localhost:{port}/",
+        f"http://user:pw@127.0.0.1:{port}/api", f"http://127.0.0.1:{port}\\@evil.example/", "https://xn--bcher-kva.example/a",
+        "https://BÜCHER.example/b", "https://api.example.com:8443/v1", "https://api.example.com/v1", "http://[::1/",
+        "not a url", "", "https://evil.example/?next=" + server.base_url,
+    ]  # fmt: skip
+    expected = [bool(keeper.core.may_send_token_to(url)) for url in urls]
+    assert expected.count(True) >= 5 and expected.count(False) >= 5
+    for _ in range(2):  # the first pass asks the core, the second is answered from what it said
+        assert [keeper.may_send_token_to(url) for url in urls] == expected

@@ -14,13 +14,8 @@ client credentials) and from then on ask it for a valid access token::
     token = keeper.access_token()              # str; refreshed when due
     token = await keeper.access_token_async()  # the same, in asyncio code
 
-* :class:`TokenKeeper` (this package's) and :class:`TokenKeeperOptions` (the core's record).
-* :mod:`tokenkeep.requests_auth`, :mod:`tokenkeep.httpx_auth`: HTTP integrations.
-* :class:`TokenStore`, :class:`KeyringStore`, ``EncryptedFileStore``, ``SqliteStore``, ``memory_store()``.
-* :class:`TokenKeepError` and its variants (with Python aliases such as ``SessionExpiredError``).
-* The core's log lines go to logger ``tokenkeep`` (:func:`sync_log_level` after changing its level).
-
-Everything else is the generated module :mod:`tokenkeep.ffi`, re-exported unchanged.
+HTTP integrations: :mod:`tokenkeep.requests_auth`, :mod:`tokenkeep.httpx_auth`.
+Everything not defined in this package is the generated :mod:`tokenkeep.ffi`.
 """
 
 from importlib import metadata as _metadata

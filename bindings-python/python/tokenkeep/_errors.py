@@ -1,23 +1,9 @@
 """The exceptions: the generated ``TokenKeepError`` and its variants, unchanged.
 
-Every failure of a tokenkeep call, opening a store included, raises
-``tokenkeep.TokenKeepError``; the variant says what to do, as the core
-groups its errors. Each variant also has a Python name (an alias, the same
-class)::
-
-    SessionExpiredError  = TokenKeepError.SessionExpired  # sign in again
-    NotSignedInError     = TokenKeepError.NotSignedIn     # sign in first
-    TransientError       = TokenKeepError.Transient       # retry later (retry_after_secs)
-    AuthorizationError   = TokenKeepError.Authorization   # the sign-in failed: start again
-    BadResponseError     = TokenKeepError.BadResponse     # the server answered nonsense
-    ConfigurationError   = TokenKeepError.Configuration   # fix the configuration
-    StorageError         = TokenKeepError.Storage         # the store failed (kind)
-    InternalError        = TokenKeepError.Internal        # a bug in tokenkeep
-
-Fields: ``detail``, ``oauth_error`` (the server's RFC 6749 ``error`` code
-or ``None``), ``retry_after_secs`` (Transient), ``kind`` (Storage).
-``str(error)`` is the core's ``Display`` ("session expired, sign in again:
-..."), installed here on the generated class; it never holds a token.
+Every failure of a tokenkeep call, opening a store included, is a
+``TokenKeepError``; each variant has a Python alias (``SessionExpiredError``
+is ``TokenKeepError.SessionExpired``, ...; README: "Errors"). ``str(error)``
+is the core's ``Display``, installed here on the generated class.
 """
 
 from __future__ import annotations

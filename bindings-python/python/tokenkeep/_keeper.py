@@ -1,17 +1,10 @@
 """``TokenKeeper``: one account's OAuth 2.0 tokens, kept valid by the Rust core.
 
 The generated ``tokenkeep.ffi.TokenKeeper`` is the whole engine; this class
-adapts it to Python: the core's method names, blocking, each network call
-with an ``_async`` coroutine twin that never blocks the event loop; the
-token cache of :mod:`tokenkeep._token_cache` (invalidated by the core);
-``token_updater`` (requests-oauthlib's callback) gets each new TokenSet;
-``with``/``async with``; :meth:`TokenKeeper.close` and interpreter exit
-store tokens still held only in memory. Errors are the core's, raised as is::
-
-    options = tokenkeep.TokenKeeperOptions(token_endpoint=..., client_id="my-app",
-                                           api_origins=["https://api.example.com"])
-    with tokenkeep.TokenKeeper(options, token_updater=save_tokens) as keeper:
-        headers = {"Authorization": f"Bearer {keeper.access_token()}"}
+adapts it to Python: blocking calls under the core's names, each network call
+with an ``_async`` coroutine twin; the token cache (``_token_cache``, emptied
+by the core); ``token_updater``; ``with``/``async with``; :meth:`close` and
+interpreter exit store tokens held only in memory. Errors are the core's.
 """
 
 from __future__ import annotations
@@ -22,6 +15,7 @@ import logging
 import weakref
 from datetime import datetime, timedelta
 from typing import Any, Mapping, Optional, Sequence, Union
+from urllib.parse import urlsplit
 
 from . import ffi
 from ._errors import BadResponseError
@@ -56,10 +50,11 @@ class TokenKeeper:
             options.store = options.store.as_token_store()
         sync_log_level()
         self._core: Any = ffi.TokenKeeper(options)
-        self._updater = TokenUpdaterListener(token_updater) if token_updater is not None else None
-        if self._updater is not None:
+        self._updater = TokenUpdaterListener(token_updater)
+        if token_updater is not None:
             self._core.add_listener(self._updater)
         self._cache = TokenCache(enabled=options.clock is None)  # leases ignore a manual clock
+        self._destinations: dict[tuple[str, str], bool] = {}
         self._core.set_token_cache(self._cache)
         _open_keepers.add(self)
 
@@ -180,8 +175,17 @@ class TokenKeeper:
         return self.core.authorization_request({**(extra_params or {}), **params})
 
     def may_send_token_to(self, url: str) -> bool:
-        """Whether ``url``'s origin may receive the token (the core's rule)."""
-        return bool(self.core.may_send_token_to(url))
+        """Whether ``url`` may receive the token: the core's answer, kept per scheme and authority."""
+        try:
+            key = urlsplit(url)[:2]
+        except ValueError:  # not a URL Python can split: the core says why not
+            return bool(self.core.may_send_token_to(url))
+        allowed = self._destinations.get(key)
+        if allowed is None:
+            if len(self._destinations) >= 256:
+                self._destinations.clear()
+            allowed = self._destinations[key] = bool(self.core.may_send_token_to(url))
+        return allowed
 
     def add_listener(self, listener: ffi.SessionListener) -> None:
         """Adds a :class:`tokenkeep.SessionListener` (it lives as long as the session)."""
@@ -223,8 +227,7 @@ class TokenKeeper:
         """Stores tokens held only in memory (a failure is logged) and lets go of the core. Does not log out."""
         core, self._core = self._core, None
         if core is not None:
-            if self._updater is not None:
-                self._updater.token_updater = None
+            self._updater.token_updater = None
             self._cache.enabled = False
             self._cache.invalidate()
             _flush_quietly(core, "at close")

@@ -1,16 +1,6 @@
-"""Session events in Python: the :class:`SessionListener` base and ``token_updater``.
-
-Subclass :class:`SessionListener`, override the events you want (the others
-do nothing) and pass it as ``TokenKeeperOptions(listener=...)`` or to
-``keeper.add_listener``. The core calls listeners on one tokenkeep thread,
-in order, never while it holds a lock: keep them short.
-``tokenkeep.flush_listener_events(timeout_ms)`` waits until the events
-queued so far were delivered.
-
-``TokenKeeper(options, token_updater=save)`` is requests-oauthlib's hook:
-``save(tokens)`` gets the new :class:`tokenkeep.TokenSet` whenever the tokens
-change (``TokensChanged.tokens``; not after logout). An exception in it is
-logged on logger ``tokenkeep``.
+"""Session events: the :class:`SessionListener` base (override what you need;
+the core calls it on its event thread, in order) and ``token_updater``,
+requests-oauthlib's hook, which gets each new :class:`tokenkeep.TokenSet`.
 """
 
 from __future__ import annotations
@@ -43,7 +33,7 @@ class SessionListener(ffi.SessionListener):
 class TokenUpdaterListener(SessionListener):
     """Calls ``token_updater`` with each new token set until muted."""
 
-    def __init__(self, token_updater: TokenUpdater) -> None:
+    def __init__(self, token_updater: TokenUpdater | None) -> None:
         self.token_updater: TokenUpdater | None = token_updater
 
     def on_tokens_changed(self, event: ffi.TokensChanged) -> None:

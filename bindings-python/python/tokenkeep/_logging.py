@@ -1,12 +1,9 @@
 """The core's log lines on Python's ``logging``: logger ``tokenkeep`` and its children.
 
-Each record goes to the logger named after its Rust module
-(``tokenkeep.session``, ...), TRACE as level 5, its fields after the message
-and on the record as ``tokenkeep_fields``; no record carries a token. The
-core filters by level before crossing into Python, following the most
-verbose of ``tokenkeep`` and its children, read at import and when a keeper
-is made: call :func:`sync_log_level` after changing levels. At exit the
-sink is removed and the core's event thread drained.
+Each record goes to the logger named after its Rust module (``tokenkeep.session``,
+...), TRACE as level 5, fields on the record as ``tokenkeep_fields``. The core
+filters by the most verbose level of these loggers, read at import and when a
+keeper is made (:func:`sync_log_level` after changing it).
 """
 
 from __future__ import annotations
@@ -24,7 +21,6 @@ _TO_PYTHON = {
     ffi.LogLevel.DEBUG: logging.DEBUG,
     ffi.LogLevel.TRACE: TRACE,
 }
-_installed = False
 
 
 def _core_level() -> ffi.LogLevel:
@@ -42,7 +38,6 @@ def _core_level() -> ffi.LogLevel:
 
 
 class _LoggingSink(ffi.LogSink):
-
     def log(self, record: ffi.LogRecord) -> None:
         try:
             level = _TO_PYTHON.get(record.level, logging.WARNING)
@@ -57,14 +52,11 @@ class _LoggingSink(ffi.LogSink):
 
 def sync_log_level() -> None:
     """Passes the effective level of logger ``tokenkeep`` (and children) to the core."""
-    if _installed:
-        ffi.set_log_level(_core_level())
+    ffi.set_log_level(_core_level())
 
 
 def _uninstall() -> None:
-    global _installed
     try:
-        _installed = False
         ffi.clear_log_sink()
         ffi.flush_listener_events(1000)  # records already being delivered finish now
     except Exception:  # never fail an exit because of this
@@ -72,8 +64,6 @@ def _uninstall() -> None:
 
 
 def install() -> None:
-    global _installed
-    if not _installed:
-        _installed = ffi.set_log_sink(_LoggingSink(), _core_level())
-        if _installed:
-            atexit.register(_uninstall)
+    """Called once, at import: the core's records go to ``logging`` until exit."""
+    if ffi.set_log_sink(_LoggingSink(), _core_level()):
+        atexit.register(_uninstall)

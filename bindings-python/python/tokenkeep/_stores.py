@@ -1,25 +1,10 @@
-"""Token stores written in Python: subclass :class:`TokenStore`.
+"""Token stores written in Python: :class:`TokenStore` and :class:`KeyringStore`.
 
-A store keeps one opaque record of bytes per key (the account id); the core
-encodes the tokens and decides when to load, save and delete::
-
-    class DictStore(tokenkeep.TokenStore):
-        def __init__(self):
-            self.records = {}
-        def load(self, key):
-            return self.records.get(key)
-        def save(self, key, record):
-            self.records[key] = record
-        def delete(self, key):
-            self.records.pop(key, None)
-
-The core calls stores from its own threads too: be thread-safe and never
-call back into the keeper. Report failures with ``StoreError.Io(detail)``
-(or ``WrongKey``, ``Corrupt``, ``LockTimeout``, ``Failed``), never quoting
-the record; callers get ``TokenKeepError.Storage``. The core holds each
-account's in-process lock, so ``lock``/``unlock`` do nothing by default; a
-store shared by processes overrides them with a cross-process lock. A store
-that writes to disk must encrypt: a record holds live credentials.
+A store keeps one opaque record of bytes per key (the account id): implement
+``load``/``save``/``delete``, thread-safe, never calling back into the keeper;
+fail with ``StoreError.Io(detail)`` (or ``Corrupt``, ...) without quoting the
+record. The core holds each account's in-process lock, so ``lock``/``unlock``
+do nothing unless overridden with a cross-process lock (README: "Stores").
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
 """The fast path: the access token kept in Python until a deadline the core hands out.
 
-A call across FFI costs microseconds; a cached token costs an attribute read.
-``access_token_lease`` says how long its token may be served without asking
-again (until due for refresh, at most 60 s). The core owns invalidation: it
-calls :meth:`TokenCache.invalidate` (its ``TokenCache`` hook) synchronously
-whenever the tokens change, a refresh fails, the session ends or a token is
-rejected. A lease asked for before an invalidation is not kept after it
-(the ticket's generation). Readers take no lock: the entry is one tuple.
+A call across FFI costs microseconds, a cached token an attribute read.
+``access_token_lease`` says how long its token may be served (until due for
+refresh, at most 60 s); the core calls :meth:`TokenCache.invalidate` (its
+``TokenCache`` hook) synchronously whenever the tokens change, a refresh fails,
+the session ends or a token is rejected. A lease asked for before an
+invalidation is not kept after it (the ticket's generation).
 """
 
 from __future__ import annotations

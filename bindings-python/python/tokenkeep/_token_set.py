@@ -1,18 +1,8 @@
-"""What Python token libraries offer on a token, added to the generated ``TokenSet``.
-
-Users of requests-oauthlib, Authlib and google-auth expect a token to be a
-dict or to have ``expires_at``/``expired``/``valid``. The core's ``TokenSet``
-is a generated class whose objects come out of every call, so the smallest
-clean way is to patch four attributes onto that class once, at import:
-
-* ``expires_at``: property, the access token's expiry as an aware UTC
-  ``datetime`` (``None`` when the server gave none);
-* ``expired`` / ``valid``: properties, by the system clock (``is_expired()``);
-* ``to_dict()``: the RFC 6749 §5.1 token response plus ``expires_at`` in
-  Unix seconds (requests-oauthlib's shape). It holds the tokens: never log it.
-
-Every other accessor is the core's method (``access_token()``, ``scope()``,
-...). The ``TYPE_CHECKING`` class tells type checkers about the four.
+"""What requests-oauthlib, Authlib and google-auth users expect of a token,
+added once, at import, to the generated ``TokenSet`` (whose objects every call
+returns): ``expires_at`` (aware UTC ``datetime`` or ``None``), ``expired`` and
+``valid`` (system clock), ``to_dict()`` (the RFC 6749 §5.1 response plus
+``expires_at`` in Unix seconds; it holds the tokens: never log it).
 """
 
 from __future__ import annotations

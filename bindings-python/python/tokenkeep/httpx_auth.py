@@ -1,9 +1,5 @@
-"""``HttpxAuth``: tokenkeep as an ``httpx`` authentication flow, sync and async.
-
-::
-
-    with httpx.Client(auth=HttpxAuth(keeper)) as client:
-        client.get("https://api.example.com/v1/me")
+"""``HttpxAuth``: tokenkeep as an ``httpx`` authentication flow, sync and async
+(``httpx.Client(auth=HttpxAuth(keeper))``).
 
 Requests to a URL the core lets the token go to (``keeper.may_send_token_to``,
 the origins in ``api_origins``) carry ``Authorization: Bearer <token>``; the

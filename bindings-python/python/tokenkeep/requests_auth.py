@@ -1,10 +1,5 @@
-"""``RequestsAuth``: tokenkeep as a ``requests`` authentication handler.
-
-::
-
-    session = requests.Session()
-    session.auth = RequestsAuth(keeper)
-    session.get("https://api.example.com/v1/me")
+"""``RequestsAuth``: tokenkeep as a ``requests`` authentication handler
+(``session.auth = RequestsAuth(keeper)``).
 
 Requests to a URL the core lets the token go to (``keeper.may_send_token_to``,
 the origins in ``api_origins``) carry ``Authorization: Bearer <token>``. On
