@@ -52,6 +52,7 @@ pub(crate) fn system_now_ms() -> i64 {
 /// with [`ManualClock::advance_secs`]: a token that expires in an hour is
 /// expired after `advance_secs(3600)`, without waiting.
 #[derive(Debug, uniffi::Object)]
+#[uniffi::export(Debug)]
 pub struct ManualClock {
     now_ms: AtomicI64,
 }

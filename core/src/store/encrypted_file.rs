@@ -107,6 +107,7 @@ const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
 /// deletes anything. Hand it to a session with
 /// [`as_token_store`](EncryptedFileStore::as_token_store).
 #[derive(uniffi::Object)]
+#[uniffi::export(Debug)]
 pub struct EncryptedFileStore {
     sealed: SealedStore<RecordFiles>,
 }

@@ -136,6 +136,7 @@ const UNUSED_SINCE: &str = "updated_at_ms < :at";
 /// rotate the key. Hand it to a session with
 /// [`as_token_store`](SqliteStore::as_token_store).
 #[derive(uniffi::Object)]
+#[uniffi::export(Debug)]
 pub struct SqliteStore {
     sealed: SealedStore<Connections>,
 }
