@@ -121,7 +121,7 @@ impl Session {
             return Err(Error::configuration("the account id (store key) is empty"));
         }
         options.policy.check()?;
-        let config = Arc::new(ValidatedConfig::check(&options)?);
+        let config = ValidatedConfig::check(&options)?.shared();
         let TokenKeeperOptions {
             client_secret,
             policy,
