@@ -23,7 +23,13 @@
 //! ```text
 //! cargo run -p tokenkeep --release --example many_keepers -- --keepers 100000
 //! cargo run -p tokenkeep --release --example many_keepers -- --keepers 1000 --refreshing 500
+//! cargo run -p tokenkeep --release --example many_keepers -- --keepers 1000 --sqlite /tmp/many.sqlite
 //! ```
+//!
+//! With `--sqlite PATH` every keeper uses one `SqliteStore` there (a fresh
+//! database: delete it between runs) instead of a private memory store; its
+//! lock and each save run in a blocking section, so a refresh burst may
+//! start extra runtime threads (they exit after 10 s idle).
 //!
 //! The fixture server runs in this process, on one thread of its own
 //! (counted in the thread figure; its sockets in the descriptor figure).
@@ -31,7 +37,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokenkeep::{TokenKeeper, TokenKeeperOptions};
+use tokenkeep::{SqliteStore, TokenKeeper, TokenKeeperOptions, TokenStore};
 
 /// Account ids, tokens and expiry, as an app would keep them by hand.
 struct PlainAccount {
@@ -96,12 +102,14 @@ fn thread_names() -> String {
 struct Args {
     keepers: usize,
     refreshing: usize,
+    sqlite: Option<String>,
 }
 
 fn args() -> Result<Args, String> {
     let mut args = Args {
         keepers: 100_000,
         refreshing: 300,
+        sqlite: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -109,7 +117,12 @@ fn args() -> Result<Args, String> {
         match flag.as_str() {
             "--keepers" => args.keepers = value()?.parse().map_err(|e| format!("--keepers: {e}"))?,
             "--refreshing" => args.refreshing = value()?.parse().map_err(|e| format!("--refreshing: {e}"))?,
-            other => return Err(format!("unknown argument {other}; use --keepers N and --refreshing M")),
+            "--sqlite" => args.sqlite = Some(value()?),
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; use --keepers N, --refreshing M and --sqlite PATH"
+                ))
+            }
         }
     }
     args.refreshing = args.refreshing.min(args.keepers);
@@ -126,6 +139,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = tokenkeep_fixture_server::spawn(Default::default())?;
     let token_url = server.url("/token");
     let n = args.keepers;
+    let store: Option<Arc<dyn TokenStore>> = match &args.sqlite {
+        Some(path) => Some(SqliteStore::open(path.clone(), vec![7; 32])?.as_token_store()),
+        None => None,
+    };
 
     // Warm up what every keeper shares (the runtime, the HTTP client and a
     // pooled connection), so the per-keeper figures carry no one-off costs.
@@ -162,6 +179,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..n {
         let keeper = TokenKeeper::new(TokenKeeperOptions {
             account_id: format!("user-{i}"),
+            store: store.clone(),
             ..TokenKeeperOptions::new(token_url.clone(), "public-app")
         })?;
         keeper.set_tokens(token("at", i), Some(token("rt", i)), Some(3600), None, None)?;

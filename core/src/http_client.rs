@@ -74,14 +74,35 @@ type Key = (&'static str, Duration);
 /// keeps per host.
 pub(crate) const MAX_REQUESTS_PER_ORIGIN: usize = 32;
 
-/// This process's request slots, by origin (`scheme://host:port`).
-static ORIGIN_SLOTS: PerProcess<HashMap<String, Arc<Semaphore>>> = PerProcess::new();
+/// This process's slots of one kind, by origin (`scheme://host:port`).
+type Slots = PerProcess<HashMap<String, Arc<Semaphore>>>;
+
+/// This process's request slots.
+static ORIGIN_SLOTS: Slots = PerProcess::new();
+
+/// This process's refresh slots (see [`refresh_permit`]).
+static REFRESH_SLOTS: Slots = PerProcess::new();
 
 /// Waits for one of the [`MAX_REQUESTS_PER_ORIGIN`] request slots of
 /// `origin`; hold the permit until the answer is read. (`None` never
 /// happens: the semaphores are never closed.)
 pub(crate) async fn origin_permit(origin: &str) -> Option<OwnedSemaphorePermit> {
-    let slots = ORIGIN_SLOTS.with(HashMap::new, |slots| {
+    permit(&ORIGIN_SLOTS, origin).await
+}
+
+/// Waits for one of the [`MAX_REQUESTS_PER_ORIGIN`] refresh slots of the
+/// token endpoint `origin`. A refresh attempt on a shared store holds one
+/// from before it takes the store's lock until it has saved: its lock and
+/// saves run in blocking sections, each of which may start a runtime
+/// thread, so without this bound 300 simultaneous refreshes on one SQLite
+/// store ran on 300 threads. (A separate semaphore from the request slots,
+/// which the attempt takes inside: never two permits of one semaphore.)
+pub(crate) async fn refresh_permit(origin: &str) -> Option<OwnedSemaphorePermit> {
+    permit(&REFRESH_SLOTS, origin).await
+}
+
+async fn permit(slots: &Slots, origin: &str) -> Option<OwnedSemaphorePermit> {
+    let slots = slots.with(HashMap::new, |slots| {
         slots
             .entry(origin.to_owned())
             .or_insert_with(|| Arc::new(Semaphore::new(MAX_REQUESTS_PER_ORIGIN)))
