@@ -27,8 +27,9 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Weak};
 
+use parking_lot::Mutex;
 use url::Url;
 
 use crate::clock::ManualClock;
@@ -228,7 +229,32 @@ pub(crate) struct ValidatedConfig {
     pub unexplained_refusal_ends_session: bool,
 }
 
+/// The checked configurations in use in this process, by their `Debug`
+/// text (which shows every field; no secret is part of a `ValidatedConfig`).
+static IN_USE: LazyLock<Mutex<HashMap<String, Weak<ValidatedConfig>>>> = LazyLock::new(Default::default);
+
+/// Past this many remembered configurations, the ones no session uses any
+/// more are forgotten.
+const IN_USE_PRUNE_AT: usize = 64;
+
 impl ValidatedConfig {
+    /// This configuration, shared with every session of the process that
+    /// has an equal one: 10,000 keepers of one client hold one copy
+    /// (about 1 KB: URLs, client id, response mapping), not 10,000.
+    pub(crate) fn shared(self) -> Arc<Self> {
+        let key = format!("{self:?}");
+        let mut in_use = IN_USE.lock();
+        if let Some(existing) = in_use.get(&key).and_then(Weak::upgrade) {
+            return existing;
+        }
+        if in_use.len() >= IN_USE_PRUNE_AT {
+            in_use.retain(|_, config| config.strong_count() > 0);
+        }
+        let config = Arc::new(self);
+        in_use.insert(key, Arc::downgrade(&config));
+        config
+    }
+
     /// Checks the server and client settings of `config`.
     pub(crate) fn check(config: &TokenKeeperOptions) -> Result<Self, Error> {
         let has_secret = config.client_secret.is_some();
@@ -360,6 +386,21 @@ fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equal_configurations_share_one_copy_and_different_ones_do_not() {
+        let options = |client: &str| TokenKeeperOptions::new("https://auth.example.com/shared-config-test", client);
+        let check = |client: &str| ValidatedConfig::check(&options(client)).expect("valid");
+        let first = check("app-one").shared();
+        let second = check("app-one").shared();
+        assert!(Arc::ptr_eq(&first, &second), "one copy for equal configurations");
+        let other = check("app-two").shared();
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_eq!(other.client_id, "app-two");
+        drop((first, second));
+        let again = check("app-one").shared();
+        assert_eq!(again.client_id, "app-one", "rebuilt after every user dropped it");
+    }
 
     #[test]
     fn https_is_required_except_for_loopback() {

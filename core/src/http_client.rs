@@ -20,11 +20,24 @@
 //! and the tasks that drive them belong to the runtime of the process that
 //! opened them, so a forked child gets new clients (and new connections) on
 //! its own runtime, and the parent's are leaked, never used or dropped there.
+//!
+//! **Bounded connections.** A pool opens a connection per request in flight
+//! (HTTP/1.1 has no multiplexing), so 1,000 keepers refreshing at once
+//! against one token endpoint opened 1,000 sockets, and kept them idle for
+//! 90 s. Two bounds keep the descriptors of a process with any number of
+//! keepers constant: at most [`MAX_REQUESTS_PER_ORIGIN`] OAuth endpoint
+//! requests are in flight to one origin at a time ([`origin_permit`]; the
+//! others wait their turn, which a refresh burst barely notices: a token
+//! request takes milliseconds), and each pool keeps at most that many idle
+//! connections per host. API requests (`send`) are not queued, only their
+//! idle connections bounded: an app's own traffic is its to shape.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::redirect::Policy;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::Error;
 use crate::per_process::PerProcess;
@@ -55,6 +68,48 @@ pub(crate) struct SharedClient {
 }
 
 type Key = (&'static str, Duration);
+
+/// The most OAuth endpoint requests (token, revocation, device) in flight
+/// from this process to one origin, and the most idle connections a pool
+/// keeps per host.
+pub(crate) const MAX_REQUESTS_PER_ORIGIN: usize = 32;
+
+/// This process's slots of one kind, by origin (`scheme://host:port`).
+type Slots = PerProcess<HashMap<String, Arc<Semaphore>>>;
+
+/// This process's request slots.
+static ORIGIN_SLOTS: Slots = PerProcess::new();
+
+/// This process's refresh slots (see [`refresh_permit`]).
+static REFRESH_SLOTS: Slots = PerProcess::new();
+
+/// Waits for one of the [`MAX_REQUESTS_PER_ORIGIN`] request slots of
+/// `origin`; hold the permit until the answer is read. (`None` never
+/// happens: the semaphores are never closed.)
+pub(crate) async fn origin_permit(origin: &str) -> Option<OwnedSemaphorePermit> {
+    permit(&ORIGIN_SLOTS, origin).await
+}
+
+/// Waits for one of the [`MAX_REQUESTS_PER_ORIGIN`] refresh slots of the
+/// token endpoint `origin`. A refresh attempt on a shared store holds one
+/// from before it takes the store's lock until it has saved: its lock and
+/// saves run in blocking sections, each of which may start a runtime
+/// thread, so without this bound 300 simultaneous refreshes on one SQLite
+/// store ran on 300 threads. (A separate semaphore from the request slots,
+/// which the attempt takes inside: never two permits of one semaphore.)
+pub(crate) async fn refresh_permit(origin: &str) -> Option<OwnedSemaphorePermit> {
+    permit(&REFRESH_SLOTS, origin).await
+}
+
+async fn permit(slots: &Slots, origin: &str) -> Option<OwnedSemaphorePermit> {
+    let slots = slots.with(HashMap::new, |slots| {
+        slots
+            .entry(origin.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(MAX_REQUESTS_PER_ORIGIN)))
+            .clone()
+    });
+    slots.acquire_owned().await.ok()
+}
 
 /// This process's clients, by kind and connect timeout.
 static CLIENTS: PerProcess<HashMap<Key, reqwest::Client>> = PerProcess::new();
@@ -91,6 +146,7 @@ impl SharedClient {
             .connect_timeout(self.connect_timeout)
             .redirect((self.kind.redirects)())
             .user_agent(USER_AGENT)
+            .pool_max_idle_per_host(MAX_REQUESTS_PER_ORIGIN)
             .build()
             .map_err(|e| Error::configuration(format!("could not build the HTTP client ({}): {e}", self.kind.name)))
     }

@@ -63,6 +63,7 @@ mod log_bridge;
 mod per_process;
 mod pkce;
 mod policy;
+mod registry;
 mod revocation;
 mod runtime;
 mod secret;
@@ -88,6 +89,7 @@ pub use policy::{
     RefreshPolicy, DEFAULT_MAX_API_RESPONSE_BYTES, DEFAULT_MAX_RESPONSE_BYTES, MAX_CLOCK_SKEW_FRACTION,
     MAX_KEEPALIVE_FRACTION, MAX_REFRESH_AHEAD_FRACTION,
 };
+pub use registry::AccountRegistry;
 pub use revocation::{LogoutOutcome, TokenRevocation};
 pub use secret::{Secret, MIN_ECHO_PREFIX};
 pub use state::SessionState;

@@ -12,6 +12,9 @@
 //! `max_retry_after_secs`; a longer one fails at once, carrying it), and the
 //! policy's exponential backoff with jitter otherwise.
 //!
+//! At most `http_client::MAX_REQUESTS_PER_ORIGIN` requests are in flight
+//! to one origin from the process; the rest wait for a slot.
+//!
 //! Answers, error bodies included, are read up to
 //! `RefreshPolicy::max_response_bytes` (64 KiB by default); a larger one is a
 //! `BadResponse` error after reading no more than that, and is not retried.
@@ -25,6 +28,7 @@ use super::http_headers::{retry_after_secs, server_date_ms};
 use crate::capped_body::{read_capped, BodyLimit};
 use crate::config::{origin_of, ClientAuthMethod, ValidatedConfig};
 use crate::error::{transport_error, Error};
+use crate::http_client::origin_permit;
 use crate::policy::RefreshPolicy;
 use crate::secret::Secret;
 
@@ -154,10 +158,14 @@ impl<'a> FormRequest<'a> {
         if let Some(header) = &self.basic_header {
             request = request.header(AUTHORIZATION, header.expose());
         }
+        // One of the origin's request slots, held until the answer is read
+        // (see `http_client`: bounds the process's connections).
+        let slot = origin_permit(&self.origin).await;
         let response = match request.send().await {
             Ok(response) => read_response(response, &BodyLimit::oauth(policy), &self.origin).await?,
             Err(e) => return Err(transport_error(e, &self.origin)),
         };
+        drop(slot);
         if response.is_success() {
             return Ok(response);
         }

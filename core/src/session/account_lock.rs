@@ -50,6 +50,22 @@ impl AccountLock {
         Self::acquire_as(current_pid(), account, timeout_ms)
     }
 
+    /// Takes the lock on `account` if no other session of this process holds
+    /// it, without waiting (so without a blocking section on the runtime:
+    /// the common, uncontended case).
+    pub(crate) fn try_acquire(account: &str) -> Option<Self> {
+        let pid = current_pid();
+        let mut locked = TABLE.locked.lock();
+        if locked.get(account) == Some(&pid) {
+            return None;
+        }
+        locked.insert(account.to_owned(), pid);
+        Some(AccountLock {
+            account: account.to_owned(),
+            pid,
+        })
+    }
+
     fn acquire_as(pid: u32, account: &str, timeout_ms: u64) -> Result<Self, Error> {
         let deadline = Instant::now() + Duration::from_millis(timeout_ms);
         let held_here = |locked: &HashMap<String, u32>| locked.get(account) == Some(&pid);
@@ -97,6 +113,19 @@ mod tests {
         drop(held);
         let again = AccountLock::acquire("account-lock-test-a", 10).expect("free again");
         drop((other, again));
+    }
+
+    #[test]
+    fn try_acquire_takes_a_free_lock_and_refuses_a_held_one() {
+        let held = AccountLock::try_acquire("account-lock-test-e").expect("free");
+        assert!(AccountLock::try_acquire("account-lock-test-e").is_none(), "held");
+        assert!(
+            AccountLock::acquire("account-lock-test-e", 10).is_err(),
+            "held for acquire too"
+        );
+        drop(held);
+        let again = AccountLock::try_acquire("account-lock-test-e").expect("free again");
+        drop(again);
     }
 
     #[test]

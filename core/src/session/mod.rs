@@ -91,6 +91,9 @@ pub(crate) struct Session {
     clock: Clock,
     endpoint: TokenEndpoint,
     store: Arc<dyn TokenStore>,
+    /// The store is the memory store made for this session (none was
+    /// given): nobody else sees it, and its calls never block.
+    private_memory_store: bool,
     api_http: crate::http_client::SharedClient,
     current: RwLock<Current>,
     writer: Mutex<()>,
@@ -118,7 +121,7 @@ impl Session {
             return Err(Error::configuration("the account id (store key) is empty"));
         }
         options.policy.check()?;
-        let config = Arc::new(ValidatedConfig::check(&options)?);
+        let config = ValidatedConfig::check(&options)?.shared();
         let TokenKeeperOptions {
             client_secret,
             policy,
@@ -128,6 +131,7 @@ impl Session {
             ..
         } = options;
         let clock = clock.map_or(Clock::System, Clock::Manual);
+        let private_memory_store = store.is_none();
         let store: Arc<dyn TokenStore> = store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         let endpoint = TokenEndpoint::new(
             config.clone(),
@@ -158,6 +162,7 @@ impl Session {
             clock,
             endpoint,
             store,
+            private_memory_store,
             api_http,
             current: RwLock::new(Current {
                 tokens,

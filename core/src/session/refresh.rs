@@ -86,6 +86,12 @@ impl Session {
                 return Step::Done(Err(error));
             }
         }
+        // On a shared store, one of the endpoint's refresh slots (see
+        // `http_client::refresh_permit`), released before any backoff wait.
+        let _slot = match self.private_memory_store {
+            true => None,
+            false => crate::http_client::refresh_permit(&crate::config::origin_of(&self.config.token_endpoint)).await,
+        };
         let lock = match self.lock_store() {
             Ok(lock) => lock,
             Err(error) => return Step::Done(Err(error)),

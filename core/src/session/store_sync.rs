@@ -10,7 +10,15 @@
 //! of the record's and the session's generation plus one.
 //!
 //! Taking the lock can block (another process may be refreshing), so on
-//! tokenkeep's runtime threads it runs in a blocking section.
+//! tokenkeep's runtime threads it runs in a blocking section, unless it can
+//! be had without waiting. A blocking section (tokio's `block_in_place`)
+//! hands the runtime thread's work to another thread, starting one if none
+//! is idle: 300 keepers refreshing at once started 400 threads that way.
+//! So the in-process lock is tried first and the blocking section is only
+//! entered when another session of the account holds it, and a session on
+//! its own private memory store (no store given) calls that store directly:
+//! it never blocks. A session on a shared store (file, SQLite, foreign)
+//! still enters a blocking section for the store's lock and each save.
 
 use std::sync::Arc;
 
@@ -79,10 +87,13 @@ impl Session {
     /// the store's, within `timeout_ms` in all.
     pub(super) fn lock_store_within(&self, timeout_ms: u64) -> Result<StoreLockGuard, Error> {
         let started = std::time::Instant::now();
-        let in_process = runtime::blocking_section(|| AccountLock::acquire(&self.account, timeout_ms))?;
+        let in_process = match AccountLock::try_acquire(&self.account) {
+            Some(free) => free,
+            None => runtime::blocking_section(|| AccountLock::acquire(&self.account, timeout_ms))?,
+        };
         let left_ms = timeout_ms.saturating_sub(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
         let left_ms = i64::try_from(left_ms).unwrap_or(i64::MAX);
-        runtime::blocking_section(|| self.store.lock(self.account.clone(), left_ms))
+        self.store_call(|| self.store.lock(self.account.clone(), left_ms))
             .map_err(|e| Error::from_store(e, format!("could not lock the tokens of account `{}`", self.account)))?;
         Ok(StoreLockGuard {
             store: self.store.clone(),
@@ -214,8 +225,19 @@ impl Session {
         refresh_in_flight: Option<&RefreshMarker>,
     ) -> Result<(), Error> {
         let bytes = record::encode_with_marker(tokens, generation, self.clock.now_ms(), refresh_in_flight)?;
-        runtime::blocking_section(|| self.store.save(self.account.clone(), bytes.to_vec()))
+        self.store_call(|| self.store.save(self.account.clone(), bytes.to_vec()))
             .map_err(|e| Error::from_store(e, format!("could not save the tokens of account `{}`", self.account)))
+    }
+
+    /// Runs a store call that may block in a blocking section, or directly
+    /// when the store is this session's private memory store (see the
+    /// module docs).
+    fn store_call<T>(&self, call: impl FnOnce() -> T) -> T {
+        if self.private_memory_store {
+            call()
+        } else {
+            runtime::blocking_section(call)
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 //! ```text
 //! <directory>/                          created 0700 if missing
 //!   3f2a…9c.tkrec                       one sealed record per account (0600)
-//!   3f2a…9c.lock                        its lock file (0600, empty, kept)
+//!   3f2a…9c.lock                        its lock file (0600, empty; on Unix only while locked)
 //!   store.salt                          16 random bytes, passphrase stores only (0600)
 //! ```
 //!
@@ -33,7 +33,7 @@
 //!   them.
 //! * **Cross-process locking.** `lock`/`unlock` use the per-account lock file
 //!   (see `key_lock.rs`): exclusive across processes and handles, released by
-//!   the kernel if the holder dies.
+//!   the kernel if the holder dies, and removed by its holder at unlock (Unix).
 //! * **Nothing is deleted on error.** A record that is truncated, tampered
 //!   with or under another key is reported (`StoreError::Corrupt` /
 //!   `StoreError::WrongKey`, naming the file and the account) and left as it

@@ -45,6 +45,13 @@ impl MemoryStore {
     pub fn is_empty(&self) -> bool {
         self.records.lock().is_empty()
     }
+
+    /// The keys of its records, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.records.lock().keys().cloned().collect();
+        keys.sort();
+        keys
+    }
 }
 
 impl MemoryStore {

@@ -34,7 +34,8 @@
 //! (32 bytes from the platform's key store, or a passphrase stretched with
 //! Argon2id), bound to its account so a record moved to another account does
 //! not open; both lock per account with advisory lock files, exclusive
-//! across processes and released by the kernel when a holder dies; both
+//! across processes, released by the kernel when a holder dies and (on
+//! Unix) present only while held; both
 //! report a wrong key as `WrongKey` and damage as `Corrupt`, naming the
 //! file or row, and never delete what they could not read; both can
 //! re-encrypt everything under a new key (`rotate_key`). That is one piece

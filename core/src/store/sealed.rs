@@ -17,7 +17,7 @@
 //!   salt the medium keeps ([`Medium::passphrase_salt`]).
 //! * **Locks.** Per-account advisory lock files ([`KeyLocks`]) in a directory
 //!   the store chooses: exclusive across processes, released by the kernel
-//!   when a holder dies.
+//!   when a holder dies, and (on Unix) present only while held.
 //! * **Key rotation.** [`SealedStore::rotate_key`] first checks that every
 //!   record opens (nothing changes if one does not, and the error names it),
 //!   then makes the new key current while keeping the old one readable, and
@@ -33,7 +33,6 @@
 //! [`Medium::write`] is shown the record it stores so that it may index the
 //! record's non-secret metadata (the SQLite store's purge columns).
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +41,7 @@ use parking_lot::Mutex;
 use zeroize::Zeroizing;
 
 use super::envelope::{self, AccountBinding};
-use super::key_lock::{lock_file, KeyLocks};
+use super::key_lock::{lock_file, HeldLock, KeyLocks};
 use super::store_key::{KeyRing, StoreKey, PASSPHRASE_SALT_LEN};
 use super::StoreError;
 
@@ -173,9 +172,9 @@ impl<M: Medium> SealedStore<M> {
         self.locks.unlock(account)
     }
 
-    /// Locks the record in `slot` for an admin task, held until the file is
-    /// dropped; `what` names it in errors.
-    pub(crate) fn lock_slot(&self, slot: &Slot, timeout: Duration, what: &str) -> Result<File, StoreError> {
+    /// Locks the record in `slot` for an admin task, held until the returned
+    /// lock is dropped; `what` names it in errors.
+    pub(crate) fn lock_slot(&self, slot: &Slot, timeout: Duration, what: &str) -> Result<HeldLock, StoreError> {
         lock_file(&self.locks.path_for(&slot.binding), timeout, what)
     }
 

@@ -18,8 +18,30 @@
 //!     refresh_expires_at_ms INTEGER,           -- when the refresh token expires (NULL: never, or none)
 //!     updated_at_ms         INTEGER NOT NULL   -- wall clock of the last save (unix ms)
 //! );
-//! CREATE TABLE store_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);  -- format_version, passphrase_salt
+//! CREATE INDEX token_records_by_refresh_expiry ON token_records (refresh_expires_at_ms);
+//! CREATE INDEX token_records_by_update ON token_records (updated_at_ms);
+//! CREATE TABLE store_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+//!     -- format_version, schema_version, passphrase_salt
 //! ```
+//!
+//! # Versions and migrations
+//!
+//! Two numbers in `store_meta`. `format_version` (1) is what a tokenkeep
+//! must understand to use the database at all: a newer one is refused with
+//! "upgrade tokenkeep". `schema_version` counts the compatible changes made
+//! by migrations since, which an older tokenkeep may ignore: version 2 added
+//! the two indexes, which SQLite keeps up to date whoever writes, so a
+//! rolling upgrade can run old and new processes on one database. Opening a
+//! database runs the migrations it lacks, in one `IMMEDIATE` transaction
+//! (two processes opening at once do it once). A database without
+//! `schema_version` is at version 1.
+//!
+//! The indexes serve the admin queries: the purges
+//! ([`SqliteStore::purge_refresh_expired`], [`SqliteStore::purge_unused_since`])
+//! and the keep-alive sweep's question "whose refresh token expires
+//! before …" ([`SqliteStore::accounts_refresh_expiring_by`]), which would
+//! otherwise read every row: at 100,000 accounts, a full scan of the sealed
+//! records.
 //!
 //! The record is sealed exactly as the file store seals it; the metadata
 //! columns are read from the record before sealing (they are not secret, but
@@ -55,7 +77,15 @@
 //! network refresh; holding a SQLite write transaction that long would
 //! serialise every account's refresh across the whole fleet of processes on
 //! the database, while per-account locks keep accounts independent. And the
-//! kernel releases a lock file's lock when its holder dies.
+//! kernel releases a lock file's lock when its holder dies, at once (a
+//! lease row in the database would block a dead holder's account until its
+//! lease ran out). On Unix a lock file exists only while its lock is held
+//! (its holder removes it before unlocking, and a locker checks that the
+//! file it locked is still the one the path names), so 100,000 accounts
+//! leave no 100,000 empty files behind: the directory holds one file per
+//! lock held right now, plus one per holder killed while holding, until
+//! that account is locked again. `key_lock.rs` explains the protocol and
+//! why byte-range locks in one shared file were not chosen.
 //!
 //! Sealing, keys, locks and rotation are shared with the file store (see
 //! `sealed.rs`); this module is only the database.
@@ -87,7 +117,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use parking_lot::Mutex;
 use rand::rngs::OsRng;
 use rand::RngCore;
-use rusqlite::{named_params, params, Connection, ErrorCode, OpenFlags, OptionalExtension};
+use rusqlite::{named_params, params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use zeroize::Zeroizing;
 
 use super::private_files::{create_private_dir, create_private_file, sync_dir};
@@ -99,6 +129,9 @@ use crate::error::TokenKeepError;
 
 /// The database layout this tokenkeep writes (`store_meta.format_version`).
 const FORMAT_VERSION: i64 = 1;
+/// The compatible changes applied (`store_meta.schema_version`; see the
+/// module docs): 2 added the indexes of the admin queries.
+const SCHEMA_VERSION: i64 = 2;
 /// How long a connection waits for another writer before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle connections kept for reuse.
@@ -115,6 +148,13 @@ const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS store_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
     INSERT OR IGNORE INTO store_meta (name, value) VALUES ('format_version', 1);
 ";
+/// The migrations, in order: `MIGRATIONS[i]` takes `schema_version` from
+/// `i + 1` to `i + 2`. Each must be idempotent (another process may have
+/// run it before this one saw the new version).
+const MIGRATIONS: &[&str] = &["
+    CREATE INDEX IF NOT EXISTS token_records_by_refresh_expiry ON token_records (refresh_expires_at_ms);
+    CREATE INDEX IF NOT EXISTS token_records_by_update ON token_records (updated_at_ms);
+"];
 const UPSERT: &str = "
     INSERT INTO token_records (account, record, generation, refresh_expires_at_ms, updated_at_ms)
     VALUES (?1, ?2, ?3, ?4, ?5)
@@ -125,6 +165,10 @@ const UPSERT: &str = "
         updated_at_ms = excluded.updated_at_ms";
 const REFRESH_EXPIRED: &str = "refresh_expires_at_ms IS NOT NULL AND refresh_expires_at_ms <= :at";
 const UNUSED_SINCE: &str = "updated_at_ms < :at";
+const REFRESH_EXPIRING_BY: &str = "
+    SELECT account FROM token_records
+    WHERE refresh_expires_at_ms IS NOT NULL AND refresh_expires_at_ms <= :at
+    ORDER BY refresh_expires_at_ms LIMIT :limit";
 
 /// A [`TokenStore`] keeping every account's record in one SQLite database.
 ///
@@ -174,6 +218,22 @@ impl SqliteStore {
     /// a session holds right now, are kept.
     pub fn purge_refresh_expired(&self, now_unix_ms: i64) -> Result<i64, TokenKeepError> {
         Ok(self.purge(REFRESH_EXPIRED, now_unix_ms)?)
+    }
+
+    /// The accounts whose refresh token expires at or before `unix_ms`,
+    /// soonest first, at most `limit` of them: what a keep-alive sweep
+    /// refreshes before those sessions die (ask with a time ahead of now).
+    /// Answered from an index, without reading the records.
+    pub fn accounts_refresh_expiring_by(&self, unix_ms: i64, limit: u32) -> Result<Vec<String>, TokenKeepError> {
+        Ok(self.sealed.medium().with(
+            || "list the accounts whose refresh token expires soon".into(),
+            |conn| {
+                let mut statement = conn.prepare_cached(REFRESH_EXPIRING_BY)?;
+                let accounts =
+                    statement.query_map(named_params! {":at": unix_ms, ":limit": limit}, |row| row.get(0))?;
+                accounts.collect()
+            },
+        )?)
     }
 
     /// Deletes the records not written since `unix_ms` (wall clock); returns
@@ -334,6 +394,42 @@ fn create_database(path: &Path) -> Result<(), StoreError> {
     built
 }
 
+/// The `schema_version` of the database `conn` is open on (1 when unset).
+fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
+    let version = conn
+        .query_row(
+            "SELECT value FROM store_meta WHERE name = 'schema_version'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(version.unwrap_or(1))
+}
+
+/// Runs the migrations the database lacks (see the module docs); returns
+/// the version it was at, if it was behind.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<Option<i64>> {
+    if schema_version(conn)? >= SCHEMA_VERSION {
+        return Ok(None);
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Read again under the write lock: another process may have migrated.
+    let from = schema_version(&tx)?;
+    if from >= SCHEMA_VERSION {
+        return Ok(None);
+    }
+    let done = usize::try_from(from.max(1) - 1).unwrap_or(0);
+    for migration in MIGRATIONS.iter().skip(done) {
+        tx.execute_batch(migration)?;
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO store_meta (name, value) VALUES ('schema_version', ?1)",
+        [SCHEMA_VERSION],
+    )?;
+    tx.commit()?;
+    Ok(Some(from))
+}
+
 /// The database file and a small pool of connections to it.
 pub(crate) struct Connections {
     path: PathBuf,
@@ -421,6 +517,10 @@ impl Connections {
         }
         if !journal_mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(path = %db.path.display(), %journal_mode, "the SQLite store could not switch to WAL mode; readers will wait for writers");
+        }
+        let migrated_from = db.with(|| "upgrade the schema (add its indexes)".into(), migrate)?;
+        if let Some(from) = migrated_from {
+            tracing::info!(path = %db.path.display(), from, to = SCHEMA_VERSION, "SQLite store schema upgraded");
         }
         Ok(db)
     }
@@ -759,6 +859,116 @@ mod tests {
         });
         assert_eq!(store.purge_unused_since(cutoff).expect("purge"), 1);
         assert_eq!(store.accounts().expect("accounts"), vec!["recent"]);
+    }
+
+    /// The query plan of `query` (with `:at` and `:limit` bound), one line per step.
+    fn plan(store: &SqliteStore, query: &str) -> String {
+        let lines: Vec<String> = sql(store, |c| {
+            let mut statement = c.prepare(&format!("EXPLAIN QUERY PLAN {query}"))?;
+            let names: Vec<String> = (1..=statement.parameter_count())
+                .filter_map(|i| statement.parameter_name(i).map(str::to_owned))
+                .collect();
+            let values: Vec<(&str, &dyn rusqlite::ToSql)> = names
+                .iter()
+                .map(|n| (n.as_str(), &1_000i64 as &dyn rusqlite::ToSql))
+                .collect();
+            let rows = statement.query_map(values.as_slice(), |r| r.get::<_, String>(3))?;
+            rows.collect()
+        });
+        lines.join("\n")
+    }
+
+    /// Issue 13, item 10: at 100,000 accounts a purge or a sweep must not
+    /// read every row.
+    #[test]
+    fn purges_and_the_sweep_query_use_an_index() {
+        let dir = TempDir::new("sqlite-store");
+        let store = open(&dir.join("tokens.sqlite"), 1);
+        for i in 0..200 {
+            store
+                .save(format!("user-{i}"), record_expiring(10_000 + i))
+                .expect("save");
+        }
+        let queries = [
+            (
+                format!("SELECT account FROM token_records WHERE {REFRESH_EXPIRED}"),
+                "token_records_by_refresh_expiry",
+            ),
+            (
+                format!("DELETE FROM token_records WHERE account = :account AND {REFRESH_EXPIRED}"),
+                "sqlite_autoindex_token_records_1",
+            ),
+            (
+                format!("SELECT account FROM token_records WHERE {UNUSED_SINCE}"),
+                "token_records_by_update",
+            ),
+            (REFRESH_EXPIRING_BY.to_owned(), "token_records_by_refresh_expiry"),
+        ];
+        for (query, index) in queries {
+            let plan = plan(&store, &query);
+            assert!(plan.contains(&format!("INDEX {index}")), "{query}\n{plan}");
+            assert!(!plan.contains("SCAN token_records"), "{query}\n{plan}");
+        }
+    }
+
+    #[test]
+    fn the_sweep_query_lists_the_soonest_expiring_refresh_tokens_first() {
+        let dir = TempDir::new("sqlite-store");
+        let store = open(&dir.join("tokens.sqlite"), 1);
+        store.save("later".into(), record_expiring(30_000)).expect("save");
+        store.save("soon".into(), record_expiring(10_000)).expect("save");
+        store.save("sooner".into(), record_expiring(5_000)).expect("save");
+        store.save("never".into(), record_bytes(1)).expect("save");
+        let due = store.accounts_refresh_expiring_by(20_000, 10).expect("query");
+        assert_eq!(due, vec!["sooner", "soon"]);
+        let first = store.accounts_refresh_expiring_by(20_000, 1).expect("query");
+        assert_eq!(first, vec!["sooner"]);
+    }
+
+    /// A database written before the indexes (schema version 1, kept here
+    /// as its SQL) is migrated when opened, its rows kept.
+    #[test]
+    fn a_version_1_database_gets_the_indexes_when_opened() {
+        const VERSION_1: &str = "
+            PRAGMA journal_mode = WAL;
+            CREATE TABLE token_records (
+                account TEXT PRIMARY KEY,
+                record BLOB NOT NULL,
+                generation INTEGER NOT NULL,
+                refresh_expires_at_ms INTEGER,
+                updated_at_ms INTEGER NOT NULL
+            );
+            CREATE TABLE store_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+            INSERT INTO store_meta (name, value) VALUES ('format_version', 1);
+            INSERT INTO token_records VALUES ('old-user', x'00', 1, 5000, 1);
+        ";
+        let dir = TempDir::new("sqlite-store");
+        let path = dir.join("tokens.sqlite");
+        let old = Connection::open(&path).expect("old database");
+        old.execute_batch(VERSION_1).expect("version 1 schema");
+        drop(old);
+        let store = open(&path, 1);
+        let version: i64 = sql(&store, |c| schema_version(c));
+        assert_eq!(version, SCHEMA_VERSION);
+        let indexes: Vec<String> = sql(&store, |c| {
+            c.prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'token_records_by_%' ORDER BY name",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect()
+        });
+        assert_eq!(
+            indexes,
+            vec!["token_records_by_refresh_expiry", "token_records_by_update"]
+        );
+        assert_eq!(store.accounts().expect("accounts"), vec!["old-user"]);
+        assert_eq!(
+            store.accounts_refresh_expiring_by(6_000, 10).expect("query"),
+            vec!["old-user"]
+        );
+        drop(store);
+        let again = open(&path, 1);
+        assert_eq!(sql(&again, |c| schema_version(c)), SCHEMA_VERSION, "migrated once");
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use support::*;
-use tokenkeep::{StoreError, TokenKeeper, TokenKeeperOptions};
+use tokenkeep::{SqliteStore, StoreError, TokenKeeper, TokenKeeperOptions};
 
 #[test]
 fn sixteen_processes_on_an_expired_token_make_one_refresh_request() {
@@ -58,6 +58,30 @@ fn a_lock_held_by_a_killed_process_is_released() {
         .lock(ACCOUNT.into(), 5_000)
         .expect("the kernel released the dead holder's lock");
     store.unlock(ACCOUNT.into()).expect("unlock");
+}
+
+/// Issue 13, item 10: the SQLite store's locks (lock files that exist only
+/// while held) die with a holder killed by SIGKILL too, and the file it
+/// leaves behind is taken over, then removed, by the next locker.
+#[test]
+fn a_sqlite_lock_held_by_a_killed_process_is_released() {
+    let dir = StoreDir::new("dead-sqlite-holder");
+    let database = dir.0.join("tokens.sqlite").to_string_lossy().into_owned();
+    let store = SqliteStore::open(database.clone(), key())
+        .expect("opens")
+        .as_token_store();
+    let mut holder = worker(&["hold-lock", "--store", "sqlite", &database, KEY_HEX, ACCOUNT]);
+    assert_eq!(first_line(&mut holder), "locked");
+    let error = store.lock(ACCOUNT.into(), 200).expect_err("held by the other process");
+    assert!(matches!(error, StoreError::LockTimeout { .. }), "{error:?}");
+    holder.kill();
+    store
+        .lock(ACCOUNT.into(), 5_000)
+        .expect("the kernel released the dead holder's lock");
+    store.unlock(ACCOUNT.into()).expect("unlock");
+    let locks = dir.0.join("tokens.sqlite.locks");
+    let left = std::fs::read_dir(&locks).expect("the lock directory").count();
+    assert_eq!(left, 0, "the dead holder's lock file was removed by the next holder");
 }
 
 /// How many times the refreshing worker is killed at least.
