@@ -46,6 +46,7 @@ mod encrypted_file;
 pub(crate) mod envelope;
 mod key_lock;
 mod memory;
+mod postgres;
 mod private_files;
 pub(crate) mod record;
 mod sealed;
@@ -60,6 +61,7 @@ use crate::error::{Error, TokenKeepError};
 
 pub use encrypted_file::EncryptedFileStore;
 pub use memory::MemoryStore;
+pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::SqliteStore;
 pub use store_key::{
     StoreKey, PASSPHRASE_ITERATIONS, PASSPHRASE_MEMORY_KIB, PASSPHRASE_PARALLELISM, PASSPHRASE_SALT_LEN, STORE_KEY_LEN,
