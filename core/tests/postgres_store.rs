@@ -200,10 +200,12 @@ fn instances_opening_at_once_migrate_once() {
 /// Two instances (two stores, two pools), 8 threads each, one expired
 /// account: one refresh request, and every thread gets its answer.
 ///
-/// Caveat: both instances live in this test process, where the core's
-/// in-process account lock already serialises the two keepers before they
-/// reach the store; the lease's exclusion between instances is asserted
-/// directly in `a_holder_whose_lease_ran_out_cannot_overwrite_the_new_holders_tokens`.
+/// Both instances live in this test process, where the core's in-process
+/// account lock already serialises the two keepers before they reach the
+/// store; the lease alone is what serialises separate processes in
+/// `tests/store-worker/tests/postgres_instances.rs` (16 processes, one
+/// refresh), and its exclusion is asserted directly in
+/// `a_holder_whose_lease_ran_out_cannot_overwrite_the_new_holders_tokens`.
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_with_eight_threads_each_send_one_refresh_per_expiry() {
     let server = PgServer::shared();

@@ -3,19 +3,20 @@
 //! cross-process and crash tests.
 //!
 //! ```text
-//! tokenkeep-store-worker access-token  [--store file|sqlite] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
+//! tokenkeep-store-worker access-token  [--store file|sqlite|postgres] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
 //!     prints the fingerprint of a valid access token (refreshing if needed), then exits
-//! tokenkeep-store-worker refresh-once  [--store file|sqlite] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
+//! tokenkeep-store-worker refresh-once  [--store file|sqlite|postgres] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
 //!     refreshes once with the stored tokens; prints "refreshed FINGERPRINT" (exit 0),
 //!     or "session-expired" (exit 2) when the server ended the session
-//! tokenkeep-store-worker refresh-loop  [--store file|sqlite] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
+//! tokenkeep-store-worker refresh-loop  [--store file|sqlite|postgres] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
 //!     prints "ready", then refreshes again and again until killed
-//! tokenkeep-store-worker hold-lock     [--store file|sqlite] STORE KEY_HEX ACCOUNT
+//! tokenkeep-store-worker hold-lock     [--store file|sqlite|postgres] STORE KEY_HEX ACCOUNT
 //!     takes the store's lock on ACCOUNT, prints "locked", then sleeps until killed
 //! ```
 //!
-//! `STORE` is the store's directory (`--store file`, the default) or its
-//! database file (`--store sqlite`). It prints fingerprints (the first 8
+//! `STORE` is the store's directory (`--store file`, the default), its
+//! database file (`--store sqlite`) or a PostgreSQL connection string
+//! (`--store postgres`). It prints fingerprints (the first 8
 //! bytes of SHA-256, in hex), never tokens. Exit code 0 on success, 2 for an
 //! ended session (`refresh-once`), 1 with a message on stderr otherwise.
 
@@ -25,7 +26,8 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tokenkeep::{
-    EncryptedFileStore, RefreshPolicy, SqliteStore, TokenKeepError, TokenKeeper, TokenKeeperOptions, TokenStore,
+    EncryptedFileStore, PostgresStore, RefreshPolicy, SqliteStore, TokenKeepError, TokenKeeper, TokenKeeperOptions,
+    TokenStore,
 };
 
 /// The account every worker uses unless told otherwise.
@@ -41,6 +43,8 @@ enum StoreKind {
     File,
     /// [`SqliteStore`] in a database file.
     Sqlite,
+    /// [`PostgresStore`] at a connection string.
+    Postgres,
 }
 
 /// What a command ended with, when it ended without an error.
@@ -74,17 +78,21 @@ fn store(kind: StoreKind, location: &str, key_hex: &str) -> Result<Arc<dyn Token
     match kind {
         StoreKind::File => EncryptedFileStore::open(location.to_owned(), key).map(EncryptedFileStore::as_token_store),
         StoreKind::Sqlite => SqliteStore::open(location.to_owned(), key).map(SqliteStore::as_token_store),
+        StoreKind::Postgres => PostgresStore::open(location.to_owned(), key, None).map(PostgresStore::as_token_store),
     }
     .map_err(|e| e.to_string())
 }
 
-/// Splits an optional leading `--store file|sqlite` off the command's arguments.
+/// Splits an optional leading `--store file|sqlite|postgres` off the command's arguments.
 fn store_kind(args: &[String]) -> Result<(StoreKind, &[String]), String> {
     match args {
         [flag, kind, rest @ ..] if flag == "--store" => match kind.as_str() {
             "file" => Ok((StoreKind::File, rest)),
             "sqlite" => Ok((StoreKind::Sqlite, rest)),
-            other => Err(format!("unknown store kind {other:?} (expected file or sqlite)")),
+            "postgres" => Ok((StoreKind::Postgres, rest)),
+            other => Err(format!(
+                "unknown store kind {other:?} (expected file, sqlite or postgres)"
+            )),
         },
         _ => Ok((StoreKind::File, args)),
     }
@@ -161,7 +169,7 @@ fn run(args: &[String]) -> Result<Outcome, String> {
 
 /// The one-line usage message.
 const USAGE: &str =
-    "usage: tokenkeep-store-worker access-token|refresh-once|refresh-loop|hold-lock [--store file|sqlite] ...";
+    "usage: tokenkeep-store-worker access-token|refresh-once|refresh-loop|hold-lock [--store file|sqlite|postgres] ...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
