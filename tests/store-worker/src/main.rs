@@ -14,6 +14,9 @@
 //!     takes the store's lock on ACCOUNT, prints "locked", then sleeps until killed
 //! ```
 //!
+//! With `TOKENKEEP_WORKER_START_AT_MS` set (Unix ms), `access-token` waits
+//! until then after opening its store, so that many workers ask at once.
+//!
 //! `STORE` is the store's directory (`--store file`, the default), its
 //! database file (`--store sqlite`) or a PostgreSQL connection string
 //! (`--store postgres`). It prints fingerprints (the first 8
@@ -115,6 +118,22 @@ fn keeper(kind: StoreKind, args: &[String]) -> Result<Arc<TokenKeeper>, String> 
     .map_err(|e| e.to_string())
 }
 
+/// With `TOKENKEEP_WORKER_START_AT_MS` (Unix ms) set, waits until then, so
+/// that workers started one after the other ask at the same moment.
+fn wait_for_start() {
+    let Some(start_ms) = std::env::var("TOKENKEEP_WORKER_START_AT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u128>().ok())
+    else {
+        return;
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let wait = u64::try_from(start_ms.saturating_sub(now_ms)).unwrap_or(0);
+    std::thread::sleep(std::time::Duration::from_millis(wait));
+}
+
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
@@ -129,6 +148,7 @@ fn run(args: &[String]) -> Result<Outcome, String> {
     match command.as_str() {
         "access-token" => {
             let keeper = keeper(kind, rest)?;
+            wait_for_start();
             let token = keeper.access_token_blocking().map_err(|e| e.to_string())?;
             say(&fingerprint(&token));
             Ok(Outcome::Done)

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use support::*;
 use tokenkeep::{ManualClock, PostgresStore, TokenKeeper, TokenKeeperOptions};
+use tokenkeep_fixture_server::FaultSpec;
 
 #[test]
 fn sixteen_instances_on_an_expired_token_make_one_refresh_request() {
@@ -32,24 +33,44 @@ fn sixteen_instances_on_an_expired_token_make_one_refresh_request() {
     .set_token_response(sign_in(&server, "public-app"))
     .expect("stored as received two hours ago");
     let before = refresh_requests(&server);
+    // A slow token endpoint and one start time for every worker: without a
+    // working lease their refreshes would overlap (checked by breaking the
+    // lease on purpose: then several requests reach the server).
+    server
+        .state()
+        .queue_fault(FaultSpec {
+            count: 16,
+            ..FaultSpec::delayed(300)
+        })
+        .expect("fault");
+    let start_at = (now_ms() + 2_000).to_string();
     let endpoint = server.url("/token");
     let started = Instant::now();
     let workers: Vec<_> = (0..16)
         .map(|_| {
-            worker(&[
-                "access-token",
-                "--store",
-                "postgres",
-                &url,
-                KEY_HEX,
-                &endpoint,
-                "public-app",
-            ])
+            worker_with_env(
+                &[("TOKENKEEP_WORKER_START_AT_MS", &start_at)],
+                &[
+                    "access-token",
+                    "--store",
+                    "postgres",
+                    &url,
+                    KEY_HEX,
+                    &endpoint,
+                    "public-app",
+                ],
+            )
         })
         .collect();
+    let outputs: Vec<_> = workers.into_iter().map(Worker::wait_with_output).collect();
+    let refreshes = refresh_requests(&server) - before;
+    eprintln!(
+        "16 instances (processes) on one expired token: {refreshes} refresh request(s), all done in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(refreshes, 1, "exactly one refresh request for 16 instances");
     let mut fingerprints = Vec::new();
-    for child in workers {
-        let output = child.wait_with_output();
+    for output in outputs {
         assert!(
             output.status.success(),
             "worker failed: {}",
@@ -57,12 +78,6 @@ fn sixteen_instances_on_an_expired_token_make_one_refresh_request() {
         );
         fingerprints.push(String::from_utf8_lossy(&output.stdout).trim().to_owned());
     }
-    let refreshes = refresh_requests(&server) - before;
-    eprintln!(
-        "16 instances (processes) on one expired token: {refreshes} refresh request(s), all done in {:?}",
-        started.elapsed()
-    );
-    assert_eq!(refreshes, 1, "exactly one refresh request for 16 instances");
     assert!(
         fingerprints.windows(2).all(|w| w[0] == w[1]),
         "every instance got the same token: {fingerprints:?}"
