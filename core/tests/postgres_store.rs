@@ -352,3 +352,118 @@ fn keeper_on(fixture: &Fixture, url: &str, clock: &Arc<ManualClock>, settings: P
         .expect("tokens")
         .access_token()
 }
+
+/// Through the core: an instance whose lease runs out while its refresh
+/// request is on its way keeps the answer in memory (served, marked
+/// unsaved) and cannot overwrite what the instance that took the lease
+/// over stored meanwhile.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_that_outlives_its_lease_keeps_its_tokens_in_memory_and_overwrites_nothing() {
+    let server = PgServer::shared();
+    let url = server.database();
+    let fixture = Fixture::start();
+    let clock = ManualClock::new();
+    let lease_ms = 300;
+    let slow = open_with(
+        &url,
+        PostgresSettings {
+            lease_ms,
+            ..PostgresSettings::default()
+        },
+    );
+    let keeper = keeper(&fixture, slow.as_token_store(), &clock, fast_policy()).expect("builds");
+    keeper
+        .set_token_response(fixture.sign_in_tokens("public-app").await.to_string())
+        .expect("set tokens");
+    clock.advance_secs(7_200);
+    // The answer takes far longer than the lease.
+    fixture.fault(serde_json::json!({"delay_ms": 1_500})).await;
+    let refreshing = tokio::spawn({
+        let keeper = keeper.clone();
+        async move { keeper.access_token().await }
+    });
+    // The refresh-in-flight marker is written under the lease just before
+    // the request is sent: from then on the slow instance holds the lease.
+    let other = open(&url, 1);
+    let marked = || {
+        other
+            .load(ACCOUNT.into())
+            .expect("load")
+            .is_some_and(|r| String::from_utf8_lossy(&r).contains("refresh_in_flight"))
+    };
+    eventually("the slow instance sent its refresh", marked);
+    let waited = Instant::now();
+    other
+        .lock(ACCOUNT.into(), 5_000)
+        .expect("the other instance takes the expired lease");
+    eprintln!(
+        "the lease of a refresh in flight was taken over after {:?}",
+        waited.elapsed()
+    );
+    other
+        .save(ACCOUNT.into(), record(50, "at_from_the_other_instance"))
+        .expect("the new holder saves");
+    other.unlock(ACCOUNT.into()).expect("unlock");
+
+    let served = refreshing.await.expect("task").expect("the late answer is served");
+    assert_ne!(served, "at_from_the_other_instance");
+    assert!(keeper.has_unsaved_tokens(), "its save was refused: held in memory");
+    assert_eq!(
+        other.load(ACCOUNT.into()).expect("load"),
+        Some(record(50, "at_from_the_other_instance")),
+        "the other instance's tokens stand"
+    );
+    assert!(
+        keeper.flush().is_err(),
+        "a later save is refused too: generation 50 is newer"
+    );
+    assert_eq!(
+        other.load(ACCOUNT.into()).expect("load"),
+        Some(record(50, "at_from_the_other_instance"))
+    );
+}
+
+#[test]
+fn rotation_re_encrypts_every_record_and_passphrase_stores_reopen() {
+    let server = PgServer::shared();
+    let url = server.database();
+    let store = open(&url, 1);
+    for (i, account) in ["a", "b", "c"].into_iter().enumerate() {
+        store.lock(account.into(), 0).expect("lock");
+        store.save(account.into(), record(i as u64 + 1, account)).expect("save");
+        store.unlock(account.into()).expect("unlock");
+    }
+    let old_id = store.key_id();
+    assert_eq!(store.rotate_key(key(2)).expect("rotate"), 3);
+    assert_ne!(store.key_id(), old_id);
+    assert_eq!(store.rotate_key(key(2)).expect("again"), 0, "nothing left to rotate");
+    let reopened = open(&url, 2);
+    assert_eq!(reopened.load("b".into()).expect("load"), Some(record(2, "b")));
+    assert!(matches!(
+        open(&url, 1).load("a".into()),
+        Err(StoreError::WrongKey { .. })
+    ));
+    assert_eq!(
+        server.sql(
+            &url,
+            "SELECT string_agg(generation::text, ',' ORDER BY account) FROM tokenkeep_records"
+        ),
+        "1,2,3",
+        "rotation keeps the metadata"
+    );
+
+    let other = server.database();
+    let with_passphrase = |p: &str| PostgresStore::open_with_passphrase(other.clone(), p.into(), None).expect("opens");
+    let first = with_passphrase("correct horse");
+    first.lock("a".into(), 0).expect("lock");
+    first.save("a".into(), record(1, "a")).expect("save");
+    first.unlock("a".into()).expect("unlock");
+    assert_eq!(
+        with_passphrase("correct horse").load("a".into()).expect("load"),
+        Some(record(1, "a"))
+    );
+    assert!(matches!(
+        with_passphrase("battery staple").load("a".into()),
+        Err(StoreError::WrongKey { .. })
+    ));
+}
