@@ -251,7 +251,7 @@ pub struct PostgresSettings {
     pub lease_ms: i64,
     /// The most connections this store opens at once. Default 4.
     #[uniffi(default = 4)]
-    pub max_connections: u32,
+    pub max_connections: i64,
     /// The longest wait for one database call (a connection, a query), in
     /// milliseconds; `lock` waits at most its own timeout. Default 5 000.
     #[uniffi(default = 5000)]
@@ -524,7 +524,7 @@ impl Database {
         } else {
             Manager::from_config(config, tls_connector(&location)?, manager_config)
         };
-        let max = usize::try_from(settings.max_connections).unwrap_or(4);
+        let max = usize::try_from(settings.max_connections).unwrap_or(1);
         let _entered = runtime.enter();
         let pool = Pool::builder(manager)
             .max_size(max)
