@@ -467,3 +467,32 @@ fn rotation_re_encrypts_every_record_and_passphrase_stores_reopen() {
         Err(StoreError::WrongKey { .. })
     ));
 }
+
+/// `sslmode=require` goes through rustls: a server without TLS (the test
+/// cluster) is refused rather than used in plaintext, and the error names
+/// the database without its password.
+#[test]
+fn sslmode_require_refuses_a_server_without_tls() {
+    let server = PgServer::shared();
+    let mut url = url::Url::parse(&server.database()).expect("url");
+    if url.query_pairs().any(|(k, v)| k == "sslmode" && v != "disable") {
+        return; // a TOKENKEEP_TEST_POSTGRES_URL server that speaks TLS
+    }
+    let query: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "sslmode")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(query)
+        .append_pair("sslmode", "require");
+    if url.password().is_none() {
+        url.set_password(Some("pw-SECRET-tls")).expect("password");
+    }
+    let e = PostgresStore::open(url.to_string(), key(1), None).expect_err("no TLS on the test cluster");
+    let text = e.to_string();
+    eprintln!("sslmode=require against a plaintext server: {text}");
+    assert!(matches!(e, TokenKeepError::Storage { .. }), "{e:?}");
+    assert!(!text.contains("pw-SECRET-tls"), "{text}");
+}

@@ -487,9 +487,24 @@ fn db_error(doing: &str, location: &str, error: &tokio_postgres::Error) -> Store
             db.message(),
             db.code().code()
         ),
-        None => format!("could not {doing} in PostgreSQL {location}: {error}"),
+        None => format!("could not {doing} in PostgreSQL {location}: {}", with_sources(error)),
     };
     StoreError::Io { detail }
+}
+
+/// `error` and the errors it wraps ("error performing TLS handshake: server
+/// does not support TLS"); none of them holds the connection string.
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text = format!("{text}: {inner_text}");
+        }
+        source = inner.source();
+    }
+    text
 }
 
 impl Database {
@@ -932,7 +947,7 @@ fn pool_error(error: &deadpool_postgres::PoolError) -> String {
     match error {
         deadpool_postgres::PoolError::Backend(e) => match e.as_db_error() {
             Some(db) => format!("{} ({})", db.message(), db.code().code()),
-            None => e.to_string(),
+            None => with_sources(e),
         },
         deadpool_postgres::PoolError::Timeout(_) => "no connection within the I/O timeout".into(),
         other => other.to_string(),
