@@ -496,3 +496,52 @@ fn sslmode_require_refuses_a_server_without_tls() {
     assert!(matches!(e, TokenKeepError::Storage { .. }), "{e:?}");
     assert!(!text.contains("pw-SECRET-tls"), "{text}");
 }
+
+/// A database that stops answering (every PostgreSQL process frozen with
+/// SIGSTOP, connections left open): `lock` and `load` fail within their
+/// bounds, and once it answers again the same store works (no poisoned
+/// pool) and the record is intact.
+#[test]
+fn a_database_that_stops_answering_fails_calls_in_bounded_time_and_the_pool_recovers() {
+    let server = PgServer::own();
+    let url = server.database();
+    let lease_ms = 1_000;
+    let store = open_with(
+        &url,
+        PostgresSettings {
+            lease_ms,
+            io_timeout_ms: 1_000,
+            ..PostgresSettings::default()
+        },
+    );
+    store.lock(ACCOUNT.into(), 0).expect("lock");
+    store.save(ACCOUNT.into(), record(1, "at_kept")).expect("save");
+    store.unlock(ACCOUNT.into()).expect("unlock");
+
+    server.pause();
+    let started = Instant::now();
+    let e = store.lock(ACCOUNT.into(), 500).expect_err("nobody answers");
+    let lock_took = started.elapsed();
+    assert!(
+        matches!(e, StoreError::Io { .. } | StoreError::LockTimeout { .. }),
+        "{e:?}"
+    );
+    let started = Instant::now();
+    let e = store.load(ACCOUNT.into()).expect_err("nobody answers");
+    let load_took = started.elapsed();
+    server.resume();
+    assert!(matches!(e, StoreError::Io { .. }), "{e:?}");
+    assert!(lock_took < Duration::from_millis(2_000), "lock: {lock_took:?}");
+    assert!(load_took < Duration::from_millis(2_500), "load: {load_took:?}");
+    eprintln!("with PostgreSQL frozen: lock(500 ms) failed after {lock_took:?}, load after {load_took:?}: {e}");
+
+    let started = Instant::now();
+    // A lease the frozen attempt may have taken late runs out after lease_ms.
+    store
+        .lock(ACCOUNT.into(), 5 * lease_ms)
+        .expect("the lease is free again");
+    eprintln!("after the freeze the lease was free in {:?}", started.elapsed());
+    assert_eq!(store.load(ACCOUNT.into()).expect("load"), Some(record(1, "at_kept")));
+    store.save(ACCOUNT.into(), record(2, "at_after")).expect("save");
+    store.unlock(ACCOUNT.into()).expect("unlock");
+}

@@ -127,9 +127,11 @@
 //! runs on a small tokio runtime of the PostgreSQL stores' own (one worker
 //! thread), so that the store's blocking calls can be made from any thread,
 //! tokenkeep's runtime included. Every call waits at most
-//! [`PostgresSettings::io_timeout_ms`] (a `lock` at most its timeout). After
-//! `fork()`, open the store in the child: the pool's connections belong to
-//! the parent.
+//! [`PostgresSettings::io_timeout_ms`] (a `lock` about its own timeout: the
+//! last attempt gets at least 200 ms). After `fork()`, open the store anew
+//! in the child: the pool's connections and the runtime's thread belong to
+//! the parent (a store carried across a fork fails its calls after the I/O
+//! timeout, it does not hang).
 //!
 //! ```no_run
 //! use tokenkeep::{PostgresStore, TokenKeeper, TokenKeeperOptions};
@@ -150,7 +152,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, RecvTimeoutError};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
@@ -610,16 +612,18 @@ impl Database {
         runtime.spawn(async move {
             let _ = done.send(tokio::time::timeout(timeout, future).await);
         });
-        match outcome.recv() {
+        // The task times itself out; the margin only matters if the
+        // runtime's thread is gone (a forked child): the wait stays bounded.
+        match outcome.recv_timeout(timeout + Duration::from_secs(1)) {
             Ok(Ok(result)) => result,
-            Ok(Err(_elapsed)) => Err(StoreError::Io {
+            Ok(Err(_)) | Err(RecvTimeoutError::Timeout) => Err(StoreError::Io {
                 detail: format!(
                     "PostgreSQL {} did not answer within {} ms while trying to {doing}; is it up and reachable?",
                     self.0.location,
                     timeout.as_millis()
                 ),
             }),
-            Err(_) => Err(StoreError::Failed {
+            Err(RecvTimeoutError::Disconnected) => Err(StoreError::Failed {
                 detail: format!("the PostgreSQL store's runtime stopped while trying to {doing}"),
             }),
         }
@@ -698,7 +702,13 @@ impl Database {
                 .saturating_duration_since(Instant::now())
                 .max(Duration::from_millis(200))
                 .min(lock_wait(self.0.settings.io_timeout_ms));
-            if self.try_take(account, &holder, left)? {
+            let taken = self.try_take(account, &holder, left).inspect_err(|_| {
+                // The attempt may still reach the database and take the
+                // lease after we gave up: release it then, if we can (else
+                // it runs out after lease_ms, like a dead holder's).
+                self.release_in_background(account, &holder);
+            })?;
+            if taken {
                 return Ok(holder);
             }
             let now = Instant::now();
@@ -715,6 +725,22 @@ impl Database {
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(MAX_PAUSE);
         }
+    }
+
+    /// Releases the lease `holder` may have on `account`, without waiting
+    /// (for at most one lease time).
+    fn release_in_background(&self, account: &str, holder: &str) {
+        let Ok(runtime) = RUNTIME.as_ref() else {
+            return;
+        };
+        let (db, account, holder) = (self.clone(), account.to_owned(), holder.to_owned());
+        runtime.spawn(async move {
+            let release = async {
+                let client = db.0.pool.get().await.ok()?;
+                client.execute(RELEASE_LEASE, &[&account, &holder]).await.ok()
+            };
+            let _ = tokio::time::timeout(lock_wait(db.0.settings.lease_ms), release).await;
+        });
     }
 
     fn release(&self, account: &str, holder: &str) -> Result<(), StoreError> {

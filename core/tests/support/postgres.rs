@@ -164,6 +164,17 @@ impl PgServer {
         self.cluster.as_ref().expect("an own server").stop();
     }
 
+    /// Freezes this test's own server (SIGSTOP to the postmaster and every
+    /// backend): connections stay open, nothing answers. A slow database.
+    pub fn pause(&self) {
+        self.cluster.as_ref().expect("an own server").signal("-STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub fn resume(&self) {
+        self.cluster.as_ref().expect("an own server").signal("-CONT");
+    }
+
     /// Starts this test's own server again on the same port.
     pub fn start(&self) {
         self.cluster.as_ref().expect("an own server").start();
@@ -215,6 +226,20 @@ impl Cluster {
         );
     }
 
+    /// Sends `signal` to the postmaster (its PID from `postmaster.pid`) and
+    /// its children.
+    fn signal(&self, signal: &str) {
+        let pid_file = std::fs::read_to_string(self.data.join("postmaster.pid")).expect("postmaster.pid");
+        let pid = pid_file.lines().next().expect("a PID").trim().to_owned();
+        let mut pids = vec![pid.clone()];
+        pids.extend(children_of(&pid));
+        // bash's own `kill`: no procps needed.
+        must(
+            Command::new("bash").args(["-c", &format!("kill {signal} {}", pids.join(" "))]),
+            "signal the PostgreSQL processes",
+        );
+    }
+
     fn stop(&self) {
         if !self.data.join("postmaster.pid").exists() {
             return;
@@ -259,6 +284,23 @@ fn postgres_bin_dir() -> PathBuf {
                  to their directory, or set TOKENKEEP_TEST_POSTGRES_URL to a server to use"
             )
         })
+}
+
+/// The PIDs whose parent is `pid` (from /proc/*/stat).
+fn children_of(pid: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // "PID (comm) STATE PPID ...": the comm may hold spaces.
+            let after_comm = &stat[stat.rfind(')')? + 1..];
+            let ppid = after_comm.split_whitespace().nth(1)?;
+            (ppid == pid).then(|| entry.file_name().to_string_lossy().into_owned())
+        })
+        .collect()
 }
 
 fn running_as_root() -> bool {
