@@ -106,6 +106,17 @@ fn records_round_trip_sealed_with_their_metadata_in_plain_columns() {
     assert_eq!(store.accounts().expect("accounts"), vec!["c"], "c is leased");
     store.unlock("c".into()).expect("unlock");
     assert_eq!(store.purge_refresh_expired(1_000).expect("purge"), 0, "not expired yet");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    assert_eq!(
+        store.purge_unused_since(now_ms - 3_600_000).expect("purge"),
+        0,
+        "written just now"
+    );
+    assert_eq!(store.purge_unused_since(now_ms + 3_600_000).expect("purge"), 1);
+    assert_eq!(store.accounts().expect("accounts"), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]
