@@ -128,10 +128,11 @@
 //! thread), so that the store's blocking calls can be made from any thread,
 //! tokenkeep's runtime included. Every call waits at most
 //! [`PostgresSettings::io_timeout_ms`] (a `lock` about its own timeout: the
-//! last attempt gets at least 200 ms). After `fork()`, open the store anew
-//! in the child: the pool's connections and the runtime's thread belong to
-//! the parent (a store carried across a fork fails its calls after the I/O
-//! timeout, it does not hang).
+//! last attempt gets at least 200 ms). After `fork()` (gunicorn
+//! `--preload`, Celery prefork) the runtime and the pool are rebuilt in the
+//! child on its first call (`per_process.rs`): the parent's connections are
+//! left to the parent. (No test forks here: the workspace forbids `unsafe`;
+//! a binding's test suite is where a fork test belongs.)
 //!
 //! ```no_run
 //! use tokenkeep::{PostgresStore, TokenKeeper, TokenKeeperOptions};
@@ -153,15 +154,17 @@ use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::mpsc::{sync_channel, RecvTimeoutError};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod};
 use parking_lot::Mutex;
 use rand::rngs::OsRng;
 use rand::RngCore;
+use tokio::runtime::{Handle, Runtime};
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::Config;
+use tokio_postgres_rustls::MakeRustlsConnect;
 use zeroize::Zeroizing;
 
 use super::record;
@@ -169,6 +172,7 @@ use super::sealed::{passphrase_key, AccountLocks, Medium, SealedStore, Slot};
 use super::store_key::{StoreKey, PASSPHRASE_SALT_LEN};
 use super::{lock_wait, StoreError, TokenStore};
 use crate::error::TokenKeepError;
+use crate::per_process::PerProcess;
 
 /// The newest schema this tokenkeep migrates to (`tokenkeep_schema.version`).
 pub(crate) const SCHEMA_VERSION: i32 = 1;
@@ -443,21 +447,38 @@ impl TokenStore for PostgresStore {
 /// The runtime every PostgreSQL store's connections run on: its own, so
 /// that a blocking store call never waits for a task on the thread it
 /// blocks (tokenkeep's runtime calls stores from its worker threads).
-static RUNTIME: LazyLock<Result<tokio::runtime::Runtime, String>> = LazyLock::new(|| {
+/// Rebuilt in a forked child, like the pools (see `per_process.rs`).
+static RUNTIME: PerProcess<Result<Runtime, String>> = PerProcess::new();
+
+fn build_runtime() -> Result<Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("tokenkeep-postgres")
         .enable_all()
         .build()
         .map_err(|e| e.to_string())
-});
+}
+
+/// This process's PostgreSQL runtime.
+fn runtime() -> Result<Handle, StoreError> {
+    RUNTIME.with(build_runtime, |built| match built {
+        Ok(rt) => Ok(rt.handle().clone()),
+        Err(e) => Err(StoreError::Failed {
+            detail: format!("could not start the PostgreSQL store's runtime: {e}"),
+        }),
+    })
+}
 
 /// The database: a pool, the leases this handle holds, and how to name it.
 #[derive(Clone)]
 pub(crate) struct Database(Arc<Inner>);
 
 pub(crate) struct Inner {
-    pool: Pool,
+    /// What a pool is built from (the password is in `config`: never shown).
+    config: Config,
+    tls: Option<MakeRustlsConnect>,
+    /// This process's pool: a forked child builds its own.
+    pools: PerProcess<Result<Pool, String>>,
     settings: PostgresSettings,
     /// `postgresql://user@host:port/dbname`: no password.
     location: String,
@@ -525,42 +546,61 @@ impl Database {
             });
         }
         let location = location_of(&config);
-        let runtime = RUNTIME.as_ref().map_err(|e| StoreError::Failed {
-            detail: format!("could not start the PostgreSQL store's runtime: {e}"),
-        })?;
         let mut config = config;
         let io_timeout = lock_wait(settings.io_timeout_ms);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(io_timeout);
         }
-        let manager_config = ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
+        let tls = match config.get_ssl_mode() {
+            SslMode::Disable => None,
+            _ => Some(tls_connector(&location)?),
         };
-        let manager = if config.get_ssl_mode() == SslMode::Disable {
-            Manager::from_config(config, tokio_postgres::NoTls, manager_config)
-        } else {
-            Manager::from_config(config, tls_connector(&location)?, manager_config)
-        };
-        let max = usize::try_from(settings.max_connections).unwrap_or(1);
-        let _entered = runtime.enter();
-        let pool = Pool::builder(manager)
-            .max_size(max)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(io_timeout))
-            .create_timeout(Some(io_timeout))
-            .recycle_timeout(Some(io_timeout))
-            .build()
-            .map_err(|e| StoreError::Failed {
-                detail: format!("could not set up the connection pool for PostgreSQL {location}: {e}"),
-            })?;
         let db = Database(Arc::new(Inner {
-            pool,
+            config,
+            tls,
+            pools: PerProcess::new(),
             settings,
             location,
             held: Mutex::new(HashMap::new()),
         }));
         db.migrate()?;
         Ok(db)
+    }
+
+    /// This process's pool, built on first use in each process.
+    fn pool(&self) -> Result<Pool, StoreError> {
+        self.0.pools.with(
+            || self.build_pool(),
+            |built| match built {
+                Ok(pool) => Ok(pool.clone()),
+                Err(e) => Err(StoreError::Failed {
+                    detail: format!(
+                        "could not set up the connection pool for PostgreSQL {}: {e}",
+                        self.0.location
+                    ),
+                }),
+            },
+        )
+    }
+
+    fn build_pool(&self) -> Result<Pool, String> {
+        let manager_config = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let config = self.0.config.clone();
+        let manager = match &self.0.tls {
+            None => Manager::from_config(config, tokio_postgres::NoTls, manager_config()),
+            Some(tls) => Manager::from_config(config, tls.clone(), manager_config()),
+        };
+        let io_timeout = lock_wait(self.0.settings.io_timeout_ms);
+        Pool::builder(manager)
+            .max_size(usize::try_from(self.0.settings.max_connections).unwrap_or(1))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(io_timeout))
+            .create_timeout(Some(io_timeout))
+            .recycle_timeout(Some(io_timeout))
+            .build()
+            .map_err(|e| e.to_string())
     }
 
     /// Runs `work` with a pooled connection on the store's runtime and
@@ -574,7 +614,7 @@ impl Database {
         let db = self.clone();
         let doing_owned = doing.to_owned();
         self.run(timeout, doing, async move {
-            let client = db.0.pool.get().await.map_err(|e| StoreError::Io {
+            let client = db.pool()?.get().await.map_err(|e| StoreError::Io {
                 detail: format!(
                     "could not connect to PostgreSQL {} to {doing_owned}: {}",
                     db.0.location,
@@ -605,9 +645,7 @@ impl Database {
         doing: &str,
         future: impl Future<Output = Result<T, StoreError>> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let runtime = RUNTIME.as_ref().map_err(|e| StoreError::Failed {
-            detail: format!("the PostgreSQL store's runtime is not running: {e}"),
-        })?;
+        let runtime = runtime()?;
         let (done, outcome) = sync_channel(1);
         runtime.spawn(async move {
             let _ = done.send(tokio::time::timeout(timeout, future).await);
@@ -730,13 +768,13 @@ impl Database {
     /// Releases the lease `holder` may have on `account`, without waiting
     /// (for at most one lease time).
     fn release_in_background(&self, account: &str, holder: &str) {
-        let Ok(runtime) = RUNTIME.as_ref() else {
+        let Ok(runtime) = runtime() else {
             return;
         };
         let (db, account, holder) = (self.clone(), account.to_owned(), holder.to_owned());
         runtime.spawn(async move {
             let release = async {
-                let client = db.0.pool.get().await.ok()?;
+                let client = db.pool().ok()?.get().await.ok()?;
                 client.execute(RELEASE_LEASE, &[&account, &holder]).await.ok()
             };
             let _ = tokio::time::timeout(lock_wait(db.0.settings.lease_ms), release).await;
@@ -1004,7 +1042,7 @@ fn location_of(config: &Config) -> String {
 }
 
 /// TLS through rustls, verifying the server against the system's roots.
-fn tls_connector(location: &str) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+fn tls_connector(location: &str) -> Result<MakeRustlsConnect, StoreError> {
     let mut roots = rustls::RootCertStore::empty();
     let found = rustls_native_certs::load_native_certs();
     let (added, _ignored) = roots.add_parsable_certificates(found.certs);
@@ -1023,7 +1061,7 @@ fn tls_connector(location: &str) -> Result<tokio_postgres_rustls::MakeRustlsConn
         })?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    Ok(MakeRustlsConnect::new(config))
 }
 
 #[cfg(test)]
