@@ -20,6 +20,8 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo clippy -p tokenkeep --features fuzzing --all-targets --quiet -- -D warnings
 
 section "Rust: unit, integration and bench-smoke tests"
+# core/tests/postgres_store.rs starts its own PostgreSQL cluster (see
+# core/tests/support/postgres.rs) unless TOKENKEEP_TEST_POSTGRES_URL names one.
 cargo test --workspace --all-targets
 
 section "Rust: doc tests"

@@ -94,8 +94,9 @@ pub use revocation::{LogoutOutcome, TokenRevocation};
 pub use secret::{Secret, MIN_ECHO_PREFIX};
 pub use state::SessionState;
 pub use store::{
-    memory_store, EncryptedFileStore, MemoryStore, SqliteStore, StorageErrorKind, StoreError, StoreKey, TokenStore,
-    PASSPHRASE_ITERATIONS, PASSPHRASE_MEMORY_KIB, PASSPHRASE_PARALLELISM, PASSPHRASE_SALT_LEN, STORE_KEY_LEN,
+    memory_store, EncryptedFileStore, MemoryStore, PostgresSettings, PostgresStore, SqliteStore, StorageErrorKind,
+    StoreError, StoreKey, TokenStore, PASSPHRASE_ITERATIONS, PASSPHRASE_MEMORY_KIB, PASSPHRASE_PARALLELISM,
+    PASSPHRASE_SALT_LEN, STORE_KEY_LEN,
 };
 pub use token_cache::TokenCache;
 pub use token_lease::{TokenLease, MAX_LEASE_MS};

@@ -41,6 +41,7 @@ use crate::error::Error;
 use crate::listener::{ChangeReason, RefreshFailure};
 use crate::state::{admit, refresh_refusal, transition, Admission, Event, Phase};
 use crate::store::record::RefreshMarker;
+use crate::store::StorageErrorKind;
 use crate::token_set::{Freshness, TokenSet};
 use crate::TokenKeepError;
 
@@ -94,7 +95,7 @@ impl Session {
         };
         let lock = match self.lock_store() {
             Ok(lock) => lock,
-            Err(error) => return Step::Done(Err(error)),
+            Err(error) => return Step::Done(Err(store_unavailable(error))),
         };
         // Unsaved tokens first: they are the newest, and a refresh must not
         // leave the store behind by two generations.
@@ -336,6 +337,24 @@ impl Session {
         self.tokens_replaced();
         self.listeners
             .session_expired(TokenKeepError::from(error.clone()).to_string());
+    }
+}
+
+/// A refresh that could not take the store's lock because the store is
+/// busy or away (`LockTimeout`, `Io`: another process holds the lock for
+/// long, a database is down) is a transient failure: the tokens in memory
+/// are kept and still served while valid, and a later call tries again.
+/// Refreshing without the lock is never an option (see `store_sync`).
+fn store_unavailable(error: Error) -> Error {
+    match error {
+        Error::Storage {
+            kind: StorageErrorKind::LockTimeout | StorageErrorKind::Io,
+            detail,
+        } => Error::RetryLater {
+            detail: format!("the token store is busy or unavailable, so the tokens could not be refreshed now ({detail}); the tokens held are kept; try again later"),
+            retry_after_secs: None,
+        },
+        other => other,
     }
 }
 

@@ -29,8 +29,13 @@
 //! |------------------------|------------------------------------|---------------------------------------------|
 //! | [`EncryptedFileStore`] | an app, a CLI, a small service     | a directory, one encrypted file per account |
 //! | [`SqliteStore`]        | a service with many accounts       | one SQLite database, one row per account    |
+//! | [`PostgresStore`]      | many instances sharing accounts    | PostgreSQL, one row per account             |
 //!
-//! Both seal every record with XChaCha20-Poly1305 under a [`StoreKey`]
+//! The PostgreSQL store shares the sealing below but not the lock files: its
+//! locks are per-account leases in the database, and its saves are fenced
+//! by them (see `postgres.rs`).
+//!
+//! Both file-based stores seal every record with XChaCha20-Poly1305 under a [`StoreKey`]
 //! (32 bytes from the platform's key store, or a passphrase stretched with
 //! Argon2id), bound to its account so a record moved to another account does
 //! not open; both lock per account with advisory lock files, exclusive
@@ -47,6 +52,7 @@ mod encrypted_file;
 pub(crate) mod envelope;
 mod key_lock;
 mod memory;
+mod postgres;
 mod private_files;
 pub(crate) mod record;
 mod sealed;
@@ -61,6 +67,7 @@ use crate::error::{Error, TokenKeepError};
 
 pub use encrypted_file::EncryptedFileStore;
 pub use memory::MemoryStore;
+pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::SqliteStore;
 pub use store_key::{
     StoreKey, PASSPHRASE_ITERATIONS, PASSPHRASE_MEMORY_KIB, PASSPHRASE_PARALLELISM, PASSPHRASE_SALT_LEN, STORE_KEY_LEN,

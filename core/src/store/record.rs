@@ -162,6 +162,12 @@ pub(crate) struct RecordMetadata {
     pub generation: u64,
     /// When the refresh token expires (ms on the session's clock), if it does.
     pub refresh_token_expires_at_ms: Option<i64>,
+    /// When the access token expires (ms on the session's clock), if stated.
+    pub access_token_expires_at_ms: Option<i64>,
+    /// When the tokens were received: the last refresh (ms on the session's clock).
+    pub received_at_ms: Option<i64>,
+    /// Whether the record carries a refresh-in-flight marker.
+    pub refresh_in_flight: bool,
 }
 
 #[derive(Deserialize)]
@@ -169,6 +175,8 @@ struct MetadataOnly {
     schema_version: u32,
     generation: u64,
     tokens: TokenTimesOnly,
+    #[serde(default)]
+    refresh_in_flight: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -177,6 +185,10 @@ struct TokenTimesOnly {
     refresh_token: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     refresh_token_expires_at_ms: Option<i64>,
+    #[serde(default)]
+    expires_at_ms: Option<i64>,
+    #[serde(default)]
+    received_at_ms: Option<i64>,
 }
 
 /// The metadata of a record this tokenkeep can read, or `None` for bytes
@@ -190,6 +202,9 @@ pub(crate) fn peek_metadata(bytes: &[u8]) -> Option<RecordMetadata> {
     Some(RecordMetadata {
         generation: peek.generation,
         refresh_token_expires_at_ms: peek.tokens.refresh_token.and(peek.tokens.refresh_token_expires_at_ms),
+        access_token_expires_at_ms: peek.tokens.expires_at_ms,
+        received_at_ms: peek.tokens.received_at_ms,
+        refresh_in_flight: peek.refresh_in_flight.is_some(),
     })
 }
 
@@ -260,7 +275,10 @@ mod tests {
             peek_metadata(&bytes),
             Some(RecordMetadata {
                 generation: 4,
-                refresh_token_expires_at_ms: None
+                refresh_token_expires_at_ms: None,
+                access_token_expires_at_ms: Some(60_005),
+                received_at_ms: Some(5),
+                refresh_in_flight: false,
             })
         );
         let v1 = br#"{"schema_version":1,"generation":2,"saved_at_ms":1,"tokens":{"access_token":"at","refresh_token":"rt","token_type":"Bearer","received_at_ms":0,"expires_at_ms":1000,"refresh_token_expires_at_ms":9000,"scope":null,"id_token":null,"extra":"{}"}}"#;

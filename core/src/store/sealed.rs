@@ -17,7 +17,9 @@
 //!   salt the medium keeps ([`Medium::passphrase_salt`]).
 //! * **Locks.** Per-account advisory lock files ([`KeyLocks`]) in a directory
 //!   the store chooses: exclusive across processes, released by the kernel
-//!   when a holder dies, and (on Unix) present only while held.
+//!   when a holder dies, and (on Unix) present only while held. A store whose medium is remote brings its own
+//!   [`AccountLocks`] instead (the PostgreSQL store's per-account leases,
+//!   which also fence its medium's writes).
 //! * **Key rotation.** [`SealedStore::rotate_key`] first checks that every
 //!   record opens (nothing changes if one does not, and the error names it),
 //!   then makes the new key current while keeping the old one readable, and
@@ -95,42 +97,86 @@ pub(crate) trait Medium: Send + Sync {
     fn place(&self) -> &Path;
 }
 
-/// Sealed records on a [`Medium`], with a rotatable key and per-account locks.
-pub(crate) struct SealedStore<M: Medium> {
+/// A store's per-account locks: `TokenStore::lock`/`unlock`, and a lock on
+/// one slot for an admin task (rotation, purge), held while its guard lives.
+pub(crate) trait AccountLocks: Send + Sync {
+    /// What holds an admin task's lock; dropping it releases the lock.
+    type SlotGuard;
+    /// `TokenStore::lock`.
+    fn lock(&self, account: &str, timeout_ms: i64) -> Result<(), StoreError>;
+    /// `TokenStore::unlock`.
+    fn unlock(&self, account: &str) -> Result<(), StoreError>;
+    /// Locks `slot` for an admin task, waiting at most `timeout`; `what`
+    /// names it in errors.
+    fn lock_slot(&self, slot: &Slot, timeout: Duration, what: &str) -> Result<Self::SlotGuard, StoreError>;
+}
+
+impl AccountLocks for KeyLocks {
+    type SlotGuard = HeldLock;
+
+    fn lock(&self, account: &str, timeout_ms: i64) -> Result<(), StoreError> {
+        KeyLocks::lock(self, account, timeout_ms)
+    }
+
+    fn unlock(&self, account: &str) -> Result<(), StoreError> {
+        KeyLocks::unlock(self, account)
+    }
+
+    fn lock_slot(&self, slot: &Slot, timeout: Duration, what: &str) -> Result<HeldLock, StoreError> {
+        lock_file(&self.path_for(&slot.binding), timeout, what)
+    }
+}
+
+/// Sealed records on a [`Medium`], with a rotatable key and per-account
+/// locks (lock files unless the store brings its own [`AccountLocks`]).
+pub(crate) struct SealedStore<M: Medium, L: AccountLocks = KeyLocks> {
     medium: M,
     keys: KeyRing,
-    locks: KeyLocks,
+    locks: L,
     rotation: Mutex<()>,
 }
 
-impl<M: Medium> SealedStore<M> {
+impl<M: Medium> SealedStore<M, KeyLocks> {
     /// Records on `medium` under `key`, locked with lock files in
     /// `locks_directory` (which must exist).
     pub(crate) fn new(medium: M, key: StoreKey, locks_directory: PathBuf) -> Self {
-        SealedStore {
-            medium,
-            keys: KeyRing::new(key),
-            locks: KeyLocks::new(locks_directory),
-            rotation: Mutex::new(()),
-        }
+        Self::with_locks(medium, key, KeyLocks::new(locks_directory))
     }
 
     /// Records on `medium` under the key derived from `passphrase` with the
     /// medium's salt (Argon2id: tens of milliseconds, on purpose).
     pub(crate) fn with_passphrase(medium: M, passphrase: &str, locks_directory: PathBuf) -> Result<Self, StoreError> {
-        let key = StoreKey::from_passphrase(passphrase, &medium.passphrase_salt()?)?;
+        let key = passphrase_key(&medium, passphrase)?;
         Ok(Self::new(medium, key, locks_directory))
-    }
-
-    /// Where the sealed bytes are.
-    pub(crate) fn medium(&self) -> &M {
-        &self.medium
     }
 
     /// The lock file of the account `binding` stands for.
     #[cfg(test)]
     pub(crate) fn lock_path(&self, binding: &AccountBinding) -> PathBuf {
         self.locks.path_for(binding)
+    }
+}
+
+/// The key derived from `passphrase` with `medium`'s salt (Argon2id: tens
+/// of milliseconds, on purpose).
+pub(crate) fn passphrase_key(medium: &impl Medium, passphrase: &str) -> Result<StoreKey, StoreError> {
+    StoreKey::from_passphrase(passphrase, &medium.passphrase_salt()?)
+}
+
+impl<M: Medium, L: AccountLocks> SealedStore<M, L> {
+    /// Records on `medium` under `key`, locked with `locks`.
+    pub(crate) fn with_locks(medium: M, key: StoreKey, locks: L) -> Self {
+        SealedStore {
+            medium,
+            keys: KeyRing::new(key),
+            locks,
+            rotation: Mutex::new(()),
+        }
+    }
+
+    /// Where the sealed bytes are.
+    pub(crate) fn medium(&self) -> &M {
+        &self.medium
     }
 
     /// The id of the key records are written with (16 hex digits, safe to log).
@@ -173,9 +219,9 @@ impl<M: Medium> SealedStore<M> {
     }
 
     /// Locks the record in `slot` for an admin task, held until the returned
-    /// lock is dropped; `what` names it in errors.
-    pub(crate) fn lock_slot(&self, slot: &Slot, timeout: Duration, what: &str) -> Result<HeldLock, StoreError> {
-        lock_file(&self.locks.path_for(&slot.binding), timeout, what)
+    /// guard is dropped; `what` names it in errors.
+    pub(crate) fn lock_slot(&self, slot: &Slot, timeout: Duration, what: &str) -> Result<L::SlotGuard, StoreError> {
+        self.locks.lock_slot(slot, timeout, what)
     }
 
     /// Re-encrypts every record under `new_key` (32 bytes); see the module docs.

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

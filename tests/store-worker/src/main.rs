@@ -3,19 +3,23 @@
 //! cross-process and crash tests.
 //!
 //! ```text
-//! tokenkeep-store-worker access-token  [--store file|sqlite] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
+//! tokenkeep-store-worker access-token  [--store file|sqlite|postgres] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
 //!     prints the fingerprint of a valid access token (refreshing if needed), then exits
-//! tokenkeep-store-worker refresh-once  [--store file|sqlite] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
+//! tokenkeep-store-worker refresh-once  [--store file|sqlite|postgres] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
 //!     refreshes once with the stored tokens; prints "refreshed FINGERPRINT" (exit 0),
 //!     or "session-expired" (exit 2) when the server ended the session
-//! tokenkeep-store-worker refresh-loop  [--store file|sqlite] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
+//! tokenkeep-store-worker refresh-loop  [--store file|sqlite|postgres] STORE KEY_HEX TOKEN_ENDPOINT CLIENT_ID
 //!     prints "ready", then refreshes again and again until killed
-//! tokenkeep-store-worker hold-lock     [--store file|sqlite] STORE KEY_HEX ACCOUNT
+//! tokenkeep-store-worker hold-lock     [--store file|sqlite|postgres] STORE KEY_HEX ACCOUNT
 //!     takes the store's lock on ACCOUNT, prints "locked", then sleeps until killed
 //! ```
 //!
-//! `STORE` is the store's directory (`--store file`, the default) or its
-//! database file (`--store sqlite`). It prints fingerprints (the first 8
+//! With `TOKENKEEP_WORKER_START_AT_MS` set (Unix ms), `access-token` waits
+//! until then after opening its store, so that many workers ask at once.
+//!
+//! `STORE` is the store's directory (`--store file`, the default), its
+//! database file (`--store sqlite`) or a PostgreSQL connection string
+//! (`--store postgres`). It prints fingerprints (the first 8
 //! bytes of SHA-256, in hex), never tokens. Exit code 0 on success, 2 for an
 //! ended session (`refresh-once`), 1 with a message on stderr otherwise.
 
@@ -25,7 +29,8 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tokenkeep::{
-    EncryptedFileStore, RefreshPolicy, SqliteStore, TokenKeepError, TokenKeeper, TokenKeeperOptions, TokenStore,
+    EncryptedFileStore, PostgresStore, RefreshPolicy, SqliteStore, TokenKeepError, TokenKeeper, TokenKeeperOptions,
+    TokenStore,
 };
 
 /// The account every worker uses unless told otherwise.
@@ -41,6 +46,8 @@ enum StoreKind {
     File,
     /// [`SqliteStore`] in a database file.
     Sqlite,
+    /// [`PostgresStore`] at a connection string.
+    Postgres,
 }
 
 /// What a command ended with, when it ended without an error.
@@ -74,17 +81,21 @@ fn store(kind: StoreKind, location: &str, key_hex: &str) -> Result<Arc<dyn Token
     match kind {
         StoreKind::File => EncryptedFileStore::open(location.to_owned(), key).map(EncryptedFileStore::as_token_store),
         StoreKind::Sqlite => SqliteStore::open(location.to_owned(), key).map(SqliteStore::as_token_store),
+        StoreKind::Postgres => PostgresStore::open(location.to_owned(), key, None).map(PostgresStore::as_token_store),
     }
     .map_err(|e| e.to_string())
 }
 
-/// Splits an optional leading `--store file|sqlite` off the command's arguments.
+/// Splits an optional leading `--store file|sqlite|postgres` off the command's arguments.
 fn store_kind(args: &[String]) -> Result<(StoreKind, &[String]), String> {
     match args {
         [flag, kind, rest @ ..] if flag == "--store" => match kind.as_str() {
             "file" => Ok((StoreKind::File, rest)),
             "sqlite" => Ok((StoreKind::Sqlite, rest)),
-            other => Err(format!("unknown store kind {other:?} (expected file or sqlite)")),
+            "postgres" => Ok((StoreKind::Postgres, rest)),
+            other => Err(format!(
+                "unknown store kind {other:?} (expected file, sqlite or postgres)"
+            )),
         },
         _ => Ok((StoreKind::File, args)),
     }
@@ -107,6 +118,22 @@ fn keeper(kind: StoreKind, args: &[String]) -> Result<Arc<TokenKeeper>, String> 
     .map_err(|e| e.to_string())
 }
 
+/// With `TOKENKEEP_WORKER_START_AT_MS` (Unix ms) set, waits until then, so
+/// that workers started one after the other ask at the same moment.
+fn wait_for_start() {
+    let Some(start_ms) = std::env::var("TOKENKEEP_WORKER_START_AT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u128>().ok())
+    else {
+        return;
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let wait = u64::try_from(start_ms.saturating_sub(now_ms)).unwrap_or(0);
+    std::thread::sleep(std::time::Duration::from_millis(wait));
+}
+
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
@@ -121,6 +148,7 @@ fn run(args: &[String]) -> Result<Outcome, String> {
     match command.as_str() {
         "access-token" => {
             let keeper = keeper(kind, rest)?;
+            wait_for_start();
             let token = keeper.access_token_blocking().map_err(|e| e.to_string())?;
             say(&fingerprint(&token));
             Ok(Outcome::Done)
@@ -161,7 +189,7 @@ fn run(args: &[String]) -> Result<Outcome, String> {
 
 /// The one-line usage message.
 const USAGE: &str =
-    "usage: tokenkeep-store-worker access-token|refresh-once|refresh-loop|hold-lock [--store file|sqlite] ...";
+    "usage: tokenkeep-store-worker access-token|refresh-once|refresh-loop|hold-lock [--store file|sqlite|postgres] ...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -175,8 +175,14 @@ impl Drop for Worker {
 
 /// Starts a worker process with `args`, stdout piped.
 pub fn worker(args: &[&str]) -> Worker {
+    worker_with_env(&[], args)
+}
+
+/// Starts a worker process with `args` and the environment variables `env`.
+pub fn worker_with_env(env: &[(&str, &str)], args: &[&str]) -> Worker {
     Worker(Some(
         Command::new(env!("CARGO_BIN_EXE_tokenkeep-store-worker"))
+            .envs(env.iter().copied())
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
