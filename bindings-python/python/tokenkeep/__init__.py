@@ -38,6 +38,7 @@ from ._listener import SessionListener
 from ._stores import KeyringStore, StoreError, TokenStore
 from ._token_set import TokenSet
 from .ffi import (
+    AccountRegistry,
     AuthorizationRequest,
     ChangeReason,
     ClientAuthMethod,
@@ -52,6 +53,7 @@ from .ffi import (
     RefreshPolicy,
     ResponseMapping,
     SessionState,
+    PostgresSettings,
     PostgresStore,
     SqliteStore,
     StorageErrorKind,
@@ -71,7 +73,8 @@ __all__ = [
     "camel_case_response_mapping", "ManualClock", "SessionListener", "flush_listener_events",
     "TokenKeepError", "SessionExpiredError", "NotSignedInError", "TransientError", "AuthorizationError",
     "BadResponseError", "ConfigurationError", "StorageError", "InternalError", "StorageErrorKind",
-    "TokenStore", "KeyringStore", "EncryptedFileStore", "SqliteStore", "PostgresStore", "StoreError", "memory_store",
+    "TokenStore", "KeyringStore", "EncryptedFileStore", "SqliteStore", "PostgresStore",
+    "PostgresSettings", "StoreError", "memory_store", "AccountRegistry",
     "TokenSet", "SessionState", "TokensChanged", "ChangeReason", "RefreshFailure", "LogoutOutcome",
     "TokenRevocation", "AuthorizationRequest", "DeviceAuthorization", "HttpRequest", "HttpResponse",
     "HttpHeader", "sync_log_level", "__version__",
