@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from . import ffi
 from ._errors import BadResponseError
 from ._listener import TokenUpdater, TokenUpdaterListener
+from . import _logging
 from ._logging import sync_log_level
 from ._token_cache import TokenCache
 from ._token_set import TokenSet
@@ -264,8 +265,10 @@ def _flush_quietly(core: Any, when: str) -> None:
 
 @atexit.register
 def _at_exit() -> None:
-    """Flushes open keepers and drains the events (one delivered into a finalizing interpreter aborts it)."""
+    """Flushes open keepers, stops the log bridge, then drains the event queue
+    once (an event delivered into a finalizing interpreter aborts it)."""
     for keeper in list(_open_keepers):
         if keeper._core is not None:
             _flush_quietly(keeper._core, "at exit")
+    _logging.uninstall()
     ffi.flush_listener_events(2000)

@@ -8,7 +8,6 @@ keeper is made (:func:`sync_log_level` after changing it).
 
 from __future__ import annotations
 
-import atexit
 import logging
 
 from . import ffi
@@ -55,15 +54,22 @@ def sync_log_level() -> None:
     ffi.set_log_level(_core_level())
 
 
-def _uninstall() -> None:
-    try:
-        ffi.clear_log_sink()
-        ffi.flush_listener_events(1000)  # records already being delivered finish now
-    except Exception:  # never fail an exit because of this
-        pass
+_installed = False
 
 
 def install() -> None:
     """Called once, at import: the core's records go to ``logging`` until exit."""
-    if ffi.set_log_sink(_LoggingSink(), _core_level()):
-        atexit.register(_uninstall)
+    global _installed
+    _installed = ffi.set_log_sink(_LoggingSink(), _core_level())
+
+
+def uninstall() -> None:
+    """Called at exit (by ``_keeper``'s exit hook, before its one drain of the
+    event queue): no record is handed to ``logging`` after this."""
+    global _installed
+    if _installed:
+        _installed = False
+        try:
+            ffi.clear_log_sink()
+        except Exception:  # never fail an exit because of this
+            pass

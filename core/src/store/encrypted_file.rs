@@ -192,27 +192,7 @@ impl std::fmt::Debug for EncryptedFileStore {
     }
 }
 
-impl TokenStore for EncryptedFileStore {
-    fn load(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
-        self.sealed.load(&key)
-    }
-
-    fn save(&self, key: String, record: Vec<u8>) -> Result<(), StoreError> {
-        self.sealed.save(&key, record)
-    }
-
-    fn delete(&self, key: String) -> Result<(), StoreError> {
-        self.sealed.delete(&key)
-    }
-
-    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
-        self.sealed.lock(&key, timeout_ms)
-    }
-
-    fn unlock(&self, key: String) -> Result<(), StoreError> {
-        self.sealed.unlock(&key)
-    }
-}
+super::sealed::token_store_over_sealed!(EncryptedFileStore);
 
 /// The medium of the file store: one sealed record file per account in a
 /// private directory, named after the account's binding.
@@ -419,7 +399,7 @@ mod tests {
     use super::*;
     use crate::store::key_lock::testing::TempDir;
     use crate::store::record;
-    use crate::store::sealed::contract::{self, sealed_store_contract};
+    use crate::store::sealed::contract::sealed_store_contract;
     use crate::token_set::TokenSet;
 
     const ACCESS: &str = "at_FILE_STORE_SECRET_0123456789";
@@ -562,31 +542,9 @@ mod tests {
         assert_eq!(names.len(), 1, "no temp file left behind");
     }
 
-    impl contract::StoreUnderTest for EncryptedFileStore {
-        type Medium = RecordFiles;
-        fn open_at(place: &Path, key_byte: u8) -> Arc<Self> {
-            open(place, key_byte)
-        }
-        fn open_at_with_passphrase(place: &Path, passphrase: &str) -> Arc<Self> {
-            let place = place.to_string_lossy().into_owned();
-            EncryptedFileStore::open_with_passphrase(place, passphrase.into()).expect("opens")
-        }
-        fn medium(&self) -> &RecordFiles {
-            self.sealed.medium()
-        }
-        fn current_key_id(&self) -> String {
-            self.key_id()
-        }
-        fn rotate_to(&self, key_byte: u8) -> Result<i64, StoreError> {
-            self.sealed.rotate_key(vec![key_byte; 32])
-        }
-        fn rotate_to_passphrase(&self, passphrase: &str) -> Result<i64, StoreError> {
-            self.sealed.rotate_passphrase(passphrase.into())
-        }
-    }
-
     sealed_store_contract!(
         EncryptedFileStore,
+        RecordFiles,
         |dir| dir.join("tokens"),
         &AccountBinding::of("b").to_hex()
     );

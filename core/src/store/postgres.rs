@@ -422,27 +422,7 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
-impl TokenStore for PostgresStore {
-    fn load(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
-        self.sealed.load(&key)
-    }
-
-    fn save(&self, key: String, record: Vec<u8>) -> Result<(), StoreError> {
-        self.sealed.save(&key, record)
-    }
-
-    fn delete(&self, key: String) -> Result<(), StoreError> {
-        self.sealed.delete(&key)
-    }
-
-    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
-        self.sealed.lock(&key, timeout_ms)
-    }
-
-    fn unlock(&self, key: String) -> Result<(), StoreError> {
-        self.sealed.unlock(&key)
-    }
-}
+super::sealed::token_store_over_sealed!(PostgresStore);
 
 /// The runtime every PostgreSQL store's connections run on: its own, so
 /// that a blocking store call never waits for a task on the thread it

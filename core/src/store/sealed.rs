@@ -287,6 +287,36 @@ impl<M: Medium, L: AccountLocks> SealedStore<M, L> {
     }
 }
 
+/// `impl TokenStore` for a store type whose records live in its `sealed`
+/// field (a [`SealedStore`]): the five calls go to it as they are. One
+/// definition for the file, SQLite and PostgreSQL stores.
+macro_rules! token_store_over_sealed {
+    ($store:ty) => {
+        impl $crate::store::TokenStore for $store {
+            fn load(&self, key: String) -> Result<Option<Vec<u8>>, $crate::store::StoreError> {
+                self.sealed.load(&key)
+            }
+
+            fn save(&self, key: String, record: Vec<u8>) -> Result<(), $crate::store::StoreError> {
+                self.sealed.save(&key, record)
+            }
+
+            fn delete(&self, key: String) -> Result<(), $crate::store::StoreError> {
+                self.sealed.delete(&key)
+            }
+
+            fn lock(&self, key: String, timeout_ms: i64) -> Result<(), $crate::store::StoreError> {
+                self.sealed.lock(&key, timeout_ms)
+            }
+
+            fn unlock(&self, key: String) -> Result<(), $crate::store::StoreError> {
+                self.sealed.unlock(&key)
+            }
+        }
+    };
+}
+pub(crate) use token_store_over_sealed;
+
 /// The guarantees every sealed store keeps, written once;
 /// `sealed_store_contract!` runs them against one store and its medium.
 #[cfg(test)]
@@ -479,11 +509,36 @@ pub(crate) mod contract {
     /// fresh temporary directory to where the store lives; `$b_named_as` is how
     /// its errors name the record of account `b`.
     macro_rules! sealed_store_contract {
-        ($store:ty, $place:expr, $b_named_as:expr) => {
+        ($store:ty, $medium:ty, $place:expr, $b_named_as:expr) => {
             mod sealed_store_contract {
                 use super::*;
                 use crate::store::key_lock::testing::TempDir;
                 use crate::store::sealed::contract as check;
+
+                /// The store as the contract sees it (`open` is the test
+                /// module's: the store at a path with a key of one byte).
+                impl check::StoreUnderTest for $store {
+                    type Medium = $medium;
+                    fn open_at(place: &Path, key_byte: u8) -> Arc<Self> {
+                        open(place, key_byte)
+                    }
+                    fn open_at_with_passphrase(place: &Path, passphrase: &str) -> Arc<Self> {
+                        let place = place.to_string_lossy().into_owned();
+                        <$store>::open_with_passphrase(place, passphrase.into()).expect("opens")
+                    }
+                    fn medium(&self) -> &$medium {
+                        self.sealed.medium()
+                    }
+                    fn current_key_id(&self) -> String {
+                        self.key_id()
+                    }
+                    fn rotate_to(&self, key_byte: u8) -> Result<i64, StoreError> {
+                        self.sealed.rotate_key(vec![key_byte; 32])
+                    }
+                    fn rotate_to_passphrase(&self, passphrase: &str) -> Result<i64, StoreError> {
+                        self.sealed.rotate_passphrase(passphrase.into())
+                    }
+                }
 
                 fn at(test: impl FnOnce(&Path)) {
                     let dir = TempDir::new("sealed-contract");

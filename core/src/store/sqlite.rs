@@ -331,27 +331,7 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-impl TokenStore for SqliteStore {
-    fn load(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
-        self.sealed.load(&key)
-    }
-
-    fn save(&self, key: String, record: Vec<u8>) -> Result<(), StoreError> {
-        self.sealed.save(&key, record)
-    }
-
-    fn delete(&self, key: String) -> Result<(), StoreError> {
-        self.sealed.delete(&key)
-    }
-
-    fn lock(&self, key: String, timeout_ms: i64) -> Result<(), StoreError> {
-        self.sealed.lock(&key, timeout_ms)
-    }
-
-    fn unlock(&self, key: String) -> Result<(), StoreError> {
-        self.sealed.unlock(&key)
-    }
-}
+super::sealed::token_store_over_sealed!(SqliteStore);
 
 fn now_unix_ms() -> i64 {
     SystemTime::now()
@@ -698,7 +678,7 @@ mod tests {
     use crate::secret::Secret;
     use crate::store::envelope::AccountBinding;
     use crate::store::key_lock::testing::TempDir;
-    use crate::store::sealed::contract::{self, sealed_store_contract};
+    use crate::store::sealed::contract::sealed_store_contract;
     use crate::token_set::{TokenSet, TokenSetParts};
 
     const ACCESS: &str = "at_SQLITE_STORE_SECRET_0123456789";
@@ -1060,28 +1040,5 @@ mod tests {
         assert_eq!(reopened.load("user-1".into()).expect("load"), Some(record_bytes(1)));
     }
 
-    impl contract::StoreUnderTest for SqliteStore {
-        type Medium = Connections;
-        fn open_at(place: &Path, key_byte: u8) -> Arc<Self> {
-            open(place, key_byte)
-        }
-        fn open_at_with_passphrase(place: &Path, passphrase: &str) -> Arc<Self> {
-            let place = place.to_string_lossy().into_owned();
-            SqliteStore::open_with_passphrase(place, passphrase.into()).expect("opens")
-        }
-        fn medium(&self) -> &Connections {
-            self.sealed.medium()
-        }
-        fn current_key_id(&self) -> String {
-            self.key_id()
-        }
-        fn rotate_to(&self, key_byte: u8) -> Result<i64, StoreError> {
-            self.sealed.rotate_key(vec![key_byte; 32])
-        }
-        fn rotate_to_passphrase(&self, passphrase: &str) -> Result<i64, StoreError> {
-            self.sealed.rotate_passphrase(passphrase.into())
-        }
-    }
-
-    sealed_store_contract!(SqliteStore, |dir| dir.join("tokens.sqlite"), "`b`");
+    sealed_store_contract!(SqliteStore, Connections, |dir| dir.join("tokens.sqlite"), "`b`");
 }
