@@ -11,7 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
 
-section() { printf '\n==> %s\n' "$*"; }
+# Each section header shows the minutes:seconds since the start, so a slow
+# stage shows in any CI log.
+section() { printf '\n==> [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 section "Rust: format and lints"
 cargo fmt --all --check
