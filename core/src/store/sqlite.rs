@@ -57,7 +57,7 @@
 //! the server has already rotated away: presenting it again ends the session
 //! (and with reuse detection, revokes the whole token family). A save happens
 //! once per token lifetime per account, so the extra fsync costs nothing that
-//! matters. Writers that meet a lock retry for `busy_timeout` (5 s).
+//! matters. Writers that meet a lock retry for `busy_timeout` (30 s).
 //!
 //! # Connections
 //!
@@ -132,8 +132,13 @@ const FORMAT_VERSION: i64 = 1;
 /// The compatible changes applied (`store_meta.schema_version`; see the
 /// module docs): 2 added the indexes of the admin queries.
 const SCHEMA_VERSION: i64 = 2;
-/// How long a connection waits for another writer before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection waits for other writers before failing. Each write
+/// is one fsync'd transaction; on a loaded disk (a backend storing many
+/// accounts from several threads while other processes write) a queue of
+/// them took more than 5 s and saves failed with "database is locked".
+/// Waiting costs nothing but time, and the account itself is guarded by its
+/// lock file, not by this.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Idle connections kept for reuse.
 const MAX_IDLE_CONNECTIONS: usize = 4;
 
