@@ -105,7 +105,10 @@ fn ms(us: u64) -> f64 {
 /// The value at quantile `q` of sorted `values`.
 fn quantile<T: Copy + Default>(sorted: &[T], q: f64) -> T {
     let last = sorted.len().saturating_sub(1);
-    sorted.get(((last as f64) * q).round() as usize).copied().unwrap_or_default()
+    sorted
+        .get(((last as f64) * q).round() as usize)
+        .copied()
+        .unwrap_or_default()
 }
 
 /// Figure 1: refresh requests per expiry and time until every caller is served.
@@ -141,7 +144,9 @@ fn expiries(count: usize) {
         "1. {PROCESSES} processes x {THREADS} threads on one PostgreSQL account, {count} expiries \
          (rotating refresh tokens, no reuse grace)"
     );
-    println!("   refresh requests per expiry: 1 in every expiry ({count} in all); refresh-token reuse seen by the server: 0");
+    println!(
+        "   refresh requests per expiry: 1 in every expiry ({count} in all); refresh-token reuse seen by the server: 0"
+    );
     println!("   time from the expiry instant until a caller holds a token (ms):");
     println!("   {:<36} {:>8} {:>8} {:>8}", "", "p50", "p90", "max");
     println!(
@@ -186,7 +191,11 @@ fn kills(count: usize) {
         let waited = figures.takeovers.iter().filter(|t| **t >= lease / 2).count();
         println!(
             "   {:<22} {:>6} {:>6} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>14}",
-            if grace > 0 { format!("{grace} s") } else { "none".to_owned() },
+            if grace > 0 {
+                format!("{grace} s")
+            } else {
+                "none".to_owned()
+            },
             figures.kills,
             figures.dead_sessions,
             figures.takeover(0.5).as_secs_f64() * 1000.0,
@@ -196,7 +205,10 @@ fn kills(count: usize) {
             format!("{waited} of {}", figures.kills),
         );
         if grace > 0 {
-            assert_eq!(figures.dead_sessions, 0, "with a reuse grace no session is lost: {figures}");
+            assert_eq!(
+                figures.dead_sessions, 0,
+                "with a reuse grace no session is lost: {figures}"
+            );
             assert_eq!(figures.reuse_detected, 0, "{figures}");
         }
         // The lease runs out: nobody waits much longer than one lease (plus
@@ -258,7 +270,10 @@ fn outage(length: Duration) {
     // After: expiries until one serves every caller.
     let mut rounds_to_recover = 0;
     let recovery_us = loop {
-        assert!(back.elapsed() < MAX_RECOVERY, "the fleet did not recover within {MAX_RECOVERY:?}");
+        assert!(
+            back.elapsed() < MAX_RECOVERY,
+            "the fleet did not recover within {MAX_RECOVERY:?}"
+        );
         let outcome = fleet.round(EXPIRY_JUMP_SECS, OUTAGE_LEAD_MS);
         rounds_to_recover += 1;
         tally(&outcome);
@@ -305,7 +320,10 @@ fn outage(length: Duration) {
     println!("   {:<58} {:>12}", "expiry rounds until recovered", rounds_to_recover);
 
     assert_eq!(lost, 0, "no session is lost to an outage");
-    assert_eq!(errors_from_memory, 0, "valid tokens are served from memory while the database is away");
+    assert_eq!(
+        errors_from_memory, 0,
+        "valid tokens are served from memory while the database is away"
+    );
     let unexpected: Vec<_> = errors.keys().filter(|k| k.as_str() != "Transient").collect();
     assert!(unexpected.is_empty(), "only Transient errors: {errors:?}");
 }

@@ -30,7 +30,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::{fixture, key, StoreDir};
-use tokenkeep::{AccountRegistry, PostgresSettings, PostgresStore, SqliteStore, TokenKeeper, TokenKeeperOptions, TokenStore};
+use tokenkeep::{
+    AccountRegistry, PostgresSettings, PostgresStore, SqliteStore, TokenKeeper, TokenKeeperOptions, TokenStore,
+};
 
 /// Accounts per store under `cargo bench`, and in test mode.
 const BENCH_ACCOUNTS: usize = 1_000_000;
@@ -154,7 +156,11 @@ fn figures(name: &str, store: Arc<dyn TokenStore>, endpoint: &str, accounts: usi
     };
     let cold = time_reads();
     let hot = time_reads();
-    assert_eq!(usize::try_from(registry.hot_sessions()).unwrap_or(0), sample, "every sampled account is hot");
+    assert_eq!(
+        usize::try_from(registry.hot_sessions()).unwrap_or(0),
+        sample,
+        "every sampled account is hot"
+    );
     let q = |times: &[Duration], q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
     println!(
         "   {:<12} {:>10} {:>12.1} {:>14.0} {:>13.3} {:>13.3} {:>12.1} {:>12.1}",

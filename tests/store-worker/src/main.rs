@@ -40,8 +40,8 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tokenkeep::{
-    EncryptedFileStore, ManualClock, PostgresSettings, PostgresStore, RefreshPolicy, SqliteStore, TokenKeepError, TokenKeeper, TokenKeeperOptions,
-    TokenStore,
+    EncryptedFileStore, ManualClock, PostgresSettings, PostgresStore, RefreshPolicy, SqliteStore, TokenKeepError,
+    TokenKeeper, TokenKeeperOptions, TokenStore,
 };
 
 /// The account every worker uses unless told otherwise.
@@ -246,7 +246,11 @@ fn rounds(options: Options, args: &[String]) -> Result<Outcome, String> {
             return Err(format!("expected \"round START_AT_MS ADVANCE_SECS\", got {line:?}"));
         };
         let start_at_us = start_at.parse::<u128>().map_err(|e| e.to_string())? * 1000;
-        clock.advance_secs(advance_secs.parse().map_err(|e: std::num::ParseIntError| e.to_string())?);
+        clock.advance_secs(
+            advance_secs
+                .parse()
+                .map_err(|e: std::num::ParseIntError| e.to_string())?,
+        );
         let outcomes: Vec<Result<u128, String>> = std::thread::scope(|scope| {
             let callers: Vec<_> = (0..options.threads)
                 .map(|_| {
