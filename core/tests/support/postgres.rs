@@ -70,6 +70,20 @@ impl PgServer {
         PgServer::start_cluster()
     }
 
+    /// [`PgServer::own`] for `figure`, which stops and starts its server:
+    /// with `TOKENKEEP_TEST_POSTGRES_URL` set it fails, saying why, rather
+    /// than start a cluster the caller asked not to (or stop theirs).
+    pub fn own_for(figure: &str) -> PgServer {
+        if std::env::var("TOKENKEEP_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty()) {
+            panic!(
+                "{figure} stops and starts PostgreSQL, so it needs a cluster it owns (initdb'd by this harness); \
+                 it never stops a server given by TOKENKEEP_TEST_POSTGRES_URL. Unset TOKENKEEP_TEST_POSTGRES_URL \
+                 (PostgreSQL's server binaries, initdb and pg_ctl, must be installed then)"
+            );
+        }
+        PgServer::own()
+    }
+
     fn start_cluster() -> PgServer {
         let bin = postgres_bin_dir();
         let as_postgres = running_as_root();

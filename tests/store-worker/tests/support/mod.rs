@@ -1,11 +1,13 @@
 //! Helpers of the cross-process tests: a fixture server, a store directory
 //! with its key, and a record of expired tokens the workers must refresh.
 //! [`kill_rounds`] kills a rotating worker again and again and counts the
-//! sessions that died of it.
+//! sessions that died of it; [`rounds`] drives many-threaded workers through
+//! token expiries in lockstep.
 
 #![allow(dead_code)]
 
 pub mod kill_rounds;
+pub mod rounds;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
