@@ -35,7 +35,9 @@ fn argument(name: &str, default: usize) -> usize {
 }
 
 fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
     i64::try_from(since.as_millis()).expect("fits")
 }
 
@@ -71,7 +73,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..accounts {
         records.save(format!("user-{i:07}"), due_record(&sign_in()))?;
     }
-    println!("wrote {accounts} due accounts in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "wrote {accounts} due accounts in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let template = TokenKeeperOptions::new(&server.url("/token"), "public-app");
     let registry = AccountRegistry::new_on_sqlite(template, store, 100)?;
@@ -91,7 +96,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..accounts {
         let mut tokens = sign_in();
         tokens["refresh_token_expires_in"] = serde_json::json!(600);
-        in_memory.keeper(format!("user-{i:07}"))?.set_token_response(tokens.to_string())?;
+        in_memory
+            .keeper(format!("user-{i:07}"))?
+            .set_token_response(tokens.to_string())?;
     }
     let memory = in_memory.sweep_blocking(options.clone(), None)?;
     assert_eq!(usize::try_from(memory.refreshed)?, accounts, "{memory}");
@@ -128,10 +135,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let raw_rate = accounts as f64 / raw_elapsed.as_secs_f64();
 
     println!("{accounts} accounts, {concurrency} at once:");
-    println!("  sweep (SQLite, list + lock + refresh + seal + fsync): {sweep_rate:>8.0} accounts/s ({} ms)", summary.elapsed_ms);
-    println!("  sweep (memory store):                                 {memory_rate:>8.0} accounts/s ({} ms)", memory.elapsed_ms);
-    println!("  raw reqwest refresh_token loop (server maximum):       {raw_rate:>8.0} grants/s ({} ms)", raw_elapsed.as_millis());
-    println!("  sweep / raw: SQLite {:.2}, memory {:.2}", sweep_rate / raw_rate, memory_rate / raw_rate);
+    println!(
+        "  sweep (SQLite, list + lock + refresh + seal + fsync): {sweep_rate:>8.0} accounts/s ({} ms)",
+        summary.elapsed_ms
+    );
+    println!(
+        "  sweep (memory store):                                 {memory_rate:>8.0} accounts/s ({} ms)",
+        memory.elapsed_ms
+    );
+    println!(
+        "  raw reqwest refresh_token loop (server maximum):       {raw_rate:>8.0} grants/s ({} ms)",
+        raw_elapsed.as_millis()
+    );
+    println!(
+        "  sweep / raw: SQLite {:.2}, memory {:.2}",
+        sweep_rate / raw_rate,
+        memory_rate / raw_rate
+    );
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -99,8 +99,8 @@ pub use store::{
     StoreError, StoreKey, TokenStore, PASSPHRASE_ITERATIONS, PASSPHRASE_MEMORY_KIB, PASSPHRASE_PARALLELISM,
     PASSPHRASE_SALT_LEN, STORE_KEY_LEN,
 };
+pub use sweep::{SweepCounts, SweepFailure, SweepOptions, SweepProgress, SweepSummary};
 pub use token_cache::TokenCache;
 pub use token_lease::{TokenLease, MAX_LEASE_MS};
 pub use token_response::{camel_case_response_mapping, ResponseMapping};
-pub use sweep::{SweepCounts, SweepFailure, SweepOptions, SweepProgress, SweepSummary};
 pub use token_set::TokenSet;

@@ -230,7 +230,11 @@ impl AccountRegistry {
         })
     }
 
-    fn build(template: TokenKeeperOptions, lister: Option<Candidates>, max_hot_sessions: i64) -> Result<Arc<Self>, TokenKeepError> {
+    fn build(
+        template: TokenKeeperOptions,
+        lister: Option<Candidates>,
+        max_hot_sessions: i64,
+    ) -> Result<Arc<Self>, TokenKeepError> {
         let capacity = usize::try_from(max_hot_sessions)
             .ok()
             .filter(|&n| n > 0)

@@ -42,7 +42,11 @@ fn template(fixture: &Fixture) -> TokenKeeperOptions {
 /// Fresh server tokens whose refresh token tokenkeep believes expires in
 /// `refresh_expires_in` seconds.
 fn server_tokens(fixture: &Fixture, refresh_expires_in: u64) -> Value {
-    let answer = fixture.server.state().sign_in_tokens("public-app").expect("known client");
+    let answer = fixture
+        .server
+        .state()
+        .sign_in_tokens("public-app")
+        .expect("known client");
     let mut tokens: Value = serde_json::from_str(&answer).expect("json");
     tokens["refresh_token_expires_in"] = json!(refresh_expires_in);
     tokens
@@ -62,7 +66,11 @@ fn sign_in(registry: &AccountRegistry, account: &str, tokens: &Value) -> String 
 /// on the same store, so nothing in memory answers).
 fn stored_access_token(store: &Arc<SqliteStore>, fixture: &Fixture, account: &str) -> Option<String> {
     let registry = AccountRegistry::new_on_sqlite(template(fixture), store.clone(), 1).expect("registry");
-    registry.keeper(account.into()).expect("keeper").tokens().map(|t| t.access_token())
+    registry
+        .keeper(account.into())
+        .expect("keeper")
+        .tokens()
+        .map(|t| t.access_token())
 }
 
 fn sqlite(dir: &TempDir) -> Arc<SqliteStore> {
@@ -107,10 +115,7 @@ async fn due_accounts_are_refreshed_once_and_the_others_left_alone() {
     }
     let recorded = Arc::new(Recorded::default());
 
-    let summary = registry
-        .sweep(options(), Some(recorded.clone()))
-        .await
-        .expect("sweeps");
+    let summary = registry.sweep(options(), Some(recorded.clone())).await.expect("sweeps");
 
     assert_eq!(summary.due, 8, "{summary}");
     assert_eq!(summary.refreshed, 8, "{summary}");
@@ -121,7 +126,11 @@ async fn due_accounts_are_refreshed_once_and_the_others_left_alone() {
         assert_ne!(&after, before, "{account} was refreshed and stored");
     }
     for (account, before) in &not_due {
-        assert_eq!(stored_access_token(&store, &fixture, account).as_ref(), Some(before), "{account} untouched");
+        assert_eq!(
+            stored_access_token(&store, &fixture, account).as_ref(),
+            Some(before),
+            "{account} untouched"
+        );
     }
     assert_eq!(registry.hot_sessions(), 2, "the sweep does not fill the hot list");
 
@@ -136,7 +145,13 @@ async fn due_accounts_are_refreshed_once_and_the_others_left_alone() {
         );
     }
     assert_eq!(
-        (last.due, last.refreshed, last.already_refreshed, last.signed_out, last.failed),
+        (
+            last.due,
+            last.refreshed,
+            last.already_refreshed,
+            last.signed_out,
+            last.failed
+        ),
         (summary.due, summary.refreshed, summary.already_refreshed, 0, 0)
     );
 
@@ -151,13 +166,23 @@ async fn sweep_at_once(fixture: &Fixture, registries: [Arc<AccountRegistry>; 2],
     let (first, second) = tokio::join!(a.sweep(options(), None), b.sweep(options(), None));
     let (first, second) = (first.expect("first sweeps"), second.expect("second sweeps"));
     for summary in [&first, &second] {
-        assert!(summary.signed_out.is_empty(), "a second refresh would have burnt a session: {summary}");
+        assert!(
+            summary.signed_out.is_empty(),
+            "a second refresh would have burnt a session: {summary}"
+        );
         assert!(summary.failed.is_empty(), "{summary}");
         assert_eq!(finished(summary), summary.due, "{summary}");
     }
     assert_eq!(first.refreshed + second.refreshed, accounts, "{first}\n{second}");
-    assert_eq!(fixture.refresh_requests().await, u64::try_from(accounts).expect("small"));
-    assert_eq!(a.accounts().expect("lists").len(), usize::try_from(accounts).expect("small"), "nothing deleted");
+    assert_eq!(
+        fixture.refresh_requests().await,
+        u64::try_from(accounts).expect("small")
+    );
+    assert_eq!(
+        a.accounts().expect("lists").len(),
+        usize::try_from(accounts).expect("small"),
+        "nothing deleted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -206,8 +231,17 @@ async fn a_refused_refresh_token_signs_that_account_out_and_the_others_still_ref
     assert_eq!(summary.signed_out, vec!["user-refused".to_string()], "{summary}");
     assert_eq!(summary.refreshed, 5, "{summary}");
     assert_eq!(fixture.refresh_requests().await, 6, "the refused one was tried once");
-    assert!(!registry.accounts().expect("lists").contains(&"user-refused".to_string()), "its record is gone");
-    assert!(!summary.to_string().contains("never-issued"), "no refresh token in the summary");
+    assert!(
+        !registry
+            .accounts()
+            .expect("lists")
+            .contains(&"user-refused".to_string()),
+        "its record is gone"
+    );
+    assert!(
+        !summary.to_string().contains("never-issued"),
+        "no refresh token in the summary"
+    );
 
     let again = registry.sweep(options(), None).await.expect("sweeps again");
     assert_eq!(again.due, 0, "{again}");
@@ -237,10 +271,20 @@ async fn a_transient_failure_is_reported_with_the_tokens_kept() {
     let [failure] = summary.failed.as_slice() else {
         panic!("one failure: {summary}")
     };
-    assert_eq!((failure.account_id.as_str(), failure.kind.as_str()), ("user-1", "Transient"));
+    assert_eq!(
+        (failure.account_id.as_str(), failure.kind.as_str()),
+        ("user-1", "Transient")
+    );
     let refresh_token = tokens["refresh_token"].as_str().expect("refresh token");
-    assert!(!failure.message.contains(refresh_token) && !failure.message.contains(&before), "{failure}");
-    assert_eq!(stored_access_token(&store, &fixture, "user-1"), Some(before), "tokens kept");
+    assert!(
+        !failure.message.contains(refresh_token) && !failure.message.contains(&before),
+        "{failure}"
+    );
+    assert_eq!(
+        stored_access_token(&store, &fixture, "user-1"),
+        Some(before),
+        "tokens kept"
+    );
     assert_eq!(fixture.refresh_requests().await, 1, "not retried within the sweep");
 }
 
@@ -249,7 +293,11 @@ async fn no_more_refreshes_run_at_once_than_allowed() {
     let fixture = Fixture::start();
     let registry = AccountRegistry::new(template(&fixture), 2).expect("memory registry");
     for i in 0..24 {
-        sign_in(&registry, &format!("user-{i:02}"), &server_tokens(&fixture, DUE_IN_SECS));
+        sign_in(
+            &registry,
+            &format!("user-{i:02}"),
+            &server_tokens(&fixture, DUE_IN_SECS),
+        );
     }
     fixture.fault(json!({"count": 24, "delay_ms": 100})).await;
     let summary = registry
@@ -263,7 +311,9 @@ async fn no_more_refreshes_run_at_once_than_allowed() {
         .await
         .expect("sweeps");
     assert_eq!(summary.refreshed, 24, "{summary}");
-    let most = fixture.stats().await["token_requests_in_flight_max"].as_u64().expect("gauge");
+    let most = fixture.stats().await["token_requests_in_flight_max"]
+        .as_u64()
+        .expect("gauge");
     assert!(most <= 3, "the server saw {most} refreshes at once");
     assert!(most >= 2, "the sweep did run refreshes side by side ({most})");
 }
@@ -273,7 +323,11 @@ async fn refreshes_start_no_faster_than_the_rate_limit() {
     let fixture = Fixture::start();
     let registry = AccountRegistry::new(template(&fixture), 2).expect("memory registry");
     for i in 0..25 {
-        sign_in(&registry, &format!("user-{i:02}"), &server_tokens(&fixture, DUE_IN_SECS));
+        sign_in(
+            &registry,
+            &format!("user-{i:02}"),
+            &server_tokens(&fixture, DUE_IN_SECS),
+        );
     }
     let summary = registry
         .sweep(
@@ -302,9 +356,15 @@ async fn refreshes_start_no_faster_than_the_rate_limit() {
         .map(|&from| arrivals.iter().filter(|&&t| t >= from && t < from + 1_000).count())
         .max()
         .expect("arrivals");
-    assert!(busiest <= 13, "{busiest} refreshes reached the server within one second");
+    assert!(
+        busiest <= 13,
+        "{busiest} refreshes reached the server within one second"
+    );
     let span = arrivals[24] - arrivals[0];
-    assert!(span >= 2_000, "25 refreshes at 10/s take at least 2.4 s, took {span} ms");
+    assert!(
+        span >= 2_000,
+        "25 refreshes at 10/s take at least 2.4 s, took {span} ms"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -65,7 +65,6 @@ use std::time::Duration;
 pub use crate::error::StorageErrorKind;
 use crate::error::{Error, TokenKeepError};
 
-
 /// Which accounts a keep-alive sweep lists (see `crate::sweep`), from the
 /// stores that can list them by an index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

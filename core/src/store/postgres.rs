@@ -405,16 +405,25 @@ impl PostgresStore {
     ) -> Result<Vec<(i64, String)>, StoreError> {
         let (sql, at, by) = match query {
             DueQuery::RefreshExpiringBy(by) => (DUE_BY_REFRESH_EXPIRY, by, by),
-            DueQuery::NotWrittenSince { since, refresh_expiring_by } => (DUE_BY_LAST_REFRESH, since, refresh_expiring_by),
+            DueQuery::NotWrittenSince {
+                since,
+                refresh_expiring_by,
+            } => (DUE_BY_LAST_REFRESH, since, refresh_expiring_by),
         };
         let (after_key, after_account) = after.clone();
         let limit = i64::from(limit);
-        self.sealed.medium().call("list the accounts a sweep should refresh", move |client| async move {
-            let rows = client.query(sql, &[&at, &by, &after_key, &after_account, &limit]).await?;
-            rows.iter()
-                .map(|row| Ok::<_, tokio_postgres::Error>((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?)))
-                .collect()
-        })
+        self.sealed
+            .medium()
+            .call("list the accounts a sweep should refresh", move |client| async move {
+                let rows = client
+                    .query(sql, &[&at, &by, &after_key, &after_account, &limit])
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok::<_, tokio_postgres::Error>((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?))
+                    })
+                    .collect()
+            })
     }
 
     /// Deletes the rows matching `condition` (SQL with `$1`), skipping

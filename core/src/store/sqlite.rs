@@ -299,7 +299,10 @@ impl SqliteStore {
     ) -> Result<Vec<(i64, String)>, StoreError> {
         let (sql, at, by) = match query {
             DueQuery::RefreshExpiringBy(by) => (DUE_BY_REFRESH_EXPIRY, by, by),
-            DueQuery::NotWrittenSince { since, refresh_expiring_by } => (DUE_BY_LAST_WRITE, since, refresh_expiring_by),
+            DueQuery::NotWrittenSince {
+                since,
+                refresh_expiring_by,
+            } => (DUE_BY_LAST_WRITE, since, refresh_expiring_by),
         };
         let (after_key, after_account) = after.clone();
         self.sealed.medium().with(

@@ -24,7 +24,12 @@ impl Candidates {
     /// The page after `after` (`(i64::MIN, "")` for the first), at most
     /// `limit` `(key, account)` pairs. Blocks: call it off the runtime's
     /// worker threads.
-    pub(crate) fn page(&self, query: DueQuery, after: &(i64, String), limit: u32) -> Result<Vec<(i64, String)>, StoreError> {
+    pub(crate) fn page(
+        &self,
+        query: DueQuery,
+        after: &(i64, String),
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
         match self {
             Candidates::Sqlite(store) => store.due_page(query, after, limit),
             Candidates::Postgres(store) => store.due_page(query, after, limit),

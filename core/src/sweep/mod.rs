@@ -198,7 +198,9 @@ fn at_least_one(name: &str, value: i64) -> Result<i64, Error> {
     if value >= 1 {
         Ok(value)
     } else {
-        Err(Error::configuration(format!("SweepOptions.{name} is {value}; it must be 1 or more")))
+        Err(Error::configuration(format!(
+            "SweepOptions.{name} is {value}; it must be 1 or more"
+        )))
     }
 }
 
@@ -349,7 +351,13 @@ pub(crate) async fn run(
     let signed_out = Mutex::new(Vec::new());
     let failed = Mutex::new(Vec::new());
 
-    let accounts = pages(target.candidates.clone(), queries, limits.page_size, listing_error.clone(), counters.clone());
+    let accounts = pages(
+        target.candidates.clone(),
+        queries,
+        limits.page_size,
+        listing_error.clone(),
+        counters.clone(),
+    );
     accounts
         .map(|account| {
             let target = target.clone();
@@ -400,7 +408,15 @@ pub(crate) async fn run(
         failed,
         elapsed_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
     };
-    tracing::info!(due = summary.due, refreshed = summary.refreshed, already_refreshed = summary.already_refreshed, signed_out = summary.signed_out.len(), failed = summary.failed.len(), elapsed_ms = summary.elapsed_ms, "keep-alive sweep finished");
+    tracing::info!(
+        due = summary.due,
+        refreshed = summary.refreshed,
+        already_refreshed = summary.already_refreshed,
+        signed_out = summary.signed_out.len(),
+        failed = summary.failed.len(),
+        elapsed_ms = summary.elapsed_ms,
+        "keep-alive sweep finished"
+    );
     Ok(summary)
 }
 

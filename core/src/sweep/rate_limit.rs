@@ -23,7 +23,10 @@ pub(crate) async fn wait_turn(origin: &str, per_second: u32) {
     let spacing = Duration::from_secs(1) / per_second.max(1);
     let start = {
         let mut schedules = SCHEDULES.lock();
-        let next = schedules.get_or_insert_with(HashMap::new).entry(origin.to_owned()).or_insert_with(Instant::now);
+        let next = schedules
+            .get_or_insert_with(HashMap::new)
+            .entry(origin.to_owned())
+            .or_insert_with(Instant::now);
         let start = (*next).max(Instant::now());
         *next = start + spacing;
         start

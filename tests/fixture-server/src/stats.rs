@@ -80,7 +80,8 @@ pub struct TokenRequestRecord {
     pub client_auth: ClientAuthMethod,
     /// Every form field; secrets, refresh tokens, codes, device codes and verifiers
     /// are `<redacted>`.
-    pub params: BTreeMap<String, String>,    /// When the request arrived (unix ms): server-side evidence of a
+    pub params: BTreeMap<String, String>,
+    /// When the request arrived (unix ms): server-side evidence of a
     /// client's request rate.
     #[serde(default)]
     pub at_unix_ms: u64,
