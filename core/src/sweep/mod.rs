@@ -238,8 +238,11 @@ pub(crate) struct SweepTarget {
     pub(crate) candidates: Candidates,
     /// The registry's hot session of an account, if it has one (without
     /// making it more recently used).
-    pub(crate) hot: Box<dyn Fn(&str) -> Option<Arc<Session>> + Send + Sync>,
+    pub(crate) hot: HotSessionOf,
 }
+
+/// Looks up the registry's hot session of an account.
+pub(crate) type HotSessionOf = Box<dyn Fn(&str) -> Option<Arc<Session>> + Send + Sync>;
 
 /// Checks `options` (synchronously, so a bad one fails before anything runs).
 pub(crate) fn check(options: &SweepOptions) -> Result<(), Error> {
