@@ -78,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         started.elapsed().as_secs_f64()
     );
 
-    let template = TokenKeeperOptions::new(&server.url("/token"), "public-app");
+    let template = TokenKeeperOptions::new(server.url("/token"), "public-app");
     let registry = AccountRegistry::new_on_sqlite(template, store, 100)?;
     let options = SweepOptions {
         max_concurrent_refreshes: i32::try_from(concurrency)?,
@@ -91,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The same sweep over the memory store: the sweep's own cost, without
     // SQLite's sealed writes and fsyncs.
-    let template = TokenKeeperOptions::new(&server.url("/token"), "public-app");
+    let template = TokenKeeperOptions::new(server.url("/token"), "public-app");
     let in_memory = AccountRegistry::new(template, 100)?;
     for i in 0..accounts {
         let mut tokens = sign_in();
