@@ -419,3 +419,35 @@ async fn bad_options_and_a_store_that_cannot_list_are_configuration_errors() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_postgres_down_a_sweep_fails_with_a_storage_or_transient_error_and_loses_nothing() {
+    let server = PgServer::own();
+    let url = server.database();
+    let fixture = Fixture::start();
+    let registry = AccountRegistry::new_on_postgres(
+        template(&fixture),
+        PostgresStore::open(url.clone(), vec![3; 32], None).expect("opens"),
+        4,
+    )
+    .expect("registry");
+    for i in 0..3 {
+        sign_in(&registry, &format!("user-{i}"), &server_tokens(&fixture, DUE_IN_SECS));
+    }
+    server.stop();
+    match registry.sweep(options(), None).await {
+        Err(TokenKeepError::Storage { .. } | TokenKeepError::Transient { .. }) => {}
+        other => panic!("with the database down: {other:?}"),
+    }
+    assert_eq!(
+        fixture.refresh_requests().await,
+        0,
+        "nothing refreshed without the store"
+    );
+    server.start();
+    let summary = registry
+        .sweep(options(), None)
+        .await
+        .expect("sweeps once the database is back");
+    assert_eq!((summary.due, summary.refreshed), (3, 3), "{summary}");
+}
