@@ -63,6 +63,13 @@ fn access_token_of(tokens: Arc<TokenSet>) -> String {
     tokens.access_token()
 }
 
+impl TokenKeeper {
+    /// The session behind this keeper (for the registry's sweep).
+    pub(crate) fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+}
+
 #[uniffi::export]
 impl TokenKeeper {
     /// Checks `options`, loads the account's tokens from the store and

@@ -70,6 +70,7 @@ mod secret;
 mod session;
 mod state;
 mod store;
+pub mod sweep;
 mod token_cache;
 mod token_lease;
 mod token_response;
@@ -98,6 +99,7 @@ pub use store::{
     StoreError, StoreKey, TokenStore, PASSPHRASE_ITERATIONS, PASSPHRASE_MEMORY_KIB, PASSPHRASE_PARALLELISM,
     PASSPHRASE_SALT_LEN, STORE_KEY_LEN,
 };
+pub use sweep::{SweepCounts, SweepFailure, SweepOptions, SweepProgress, SweepSummary};
 pub use token_cache::TokenCache;
 pub use token_lease::{TokenLease, MAX_LEASE_MS};
 pub use token_response::{camel_case_response_mapping, ResponseMapping};

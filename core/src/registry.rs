@@ -19,9 +19,12 @@
 //! * Without a store in the template the registry gives all its accounts
 //!   one shared memory store (tokens are lost when the process exits, but
 //!   not when a keeper is pushed out), and can list them.
-//! * [`AccountRegistry::accounts`] needs a store that can list:
-//!   [`AccountRegistry::new_on_sqlite`], or the memory store above. The
+//! * [`AccountRegistry::accounts`] and [`AccountRegistry::sweep`] need a
+//!   store that can list: [`AccountRegistry::new_on_sqlite`],
+//!   [`AccountRegistry::new_on_postgres`], or the memory store above. The
 //!   encrypted file store cannot (its file names are hashes of the ids).
+//! * [`AccountRegistry::sweep`] refreshes the accounts whose refresh token
+//!   nears expiry, hot or not (see [`crate::sweep`]).
 //!
 //! The nearest alternative is a `TokenKeeper` per account, kept by the app:
 //! what a handful of accounts needs, and what the registry does for you.
@@ -46,7 +49,8 @@ use parking_lot::Mutex;
 use crate::config::TokenKeeperOptions;
 use crate::error::{Error, TokenKeepError};
 use crate::keeper::TokenKeeper;
-use crate::store::{MemoryStore, SqliteStore, TokenStore};
+use crate::store::{MemoryStore, PostgresStore, SqliteStore, TokenStore};
+use crate::sweep::{Candidates, SweepOptions, SweepProgress, SweepSummary, SweepTarget};
 
 /// Keeps many accounts' tokens valid with one options template, one store
 /// and one connection pool: `access_token(account_id)` for any account, the
@@ -56,16 +60,14 @@ use crate::store::{MemoryStore, SqliteStore, TokenStore};
 pub struct AccountRegistry {
     /// The options of every keeper, `account_id` aside; `store` is set.
     template: TokenKeeperOptions,
-    lister: Lister,
-    hot: Mutex<Hot>,
+    /// How the registry lists its accounts (`None`: its store cannot).
+    lister: Option<Candidates>,
+    hot: Arc<Mutex<Hot>>,
 }
 
-/// How the registry lists its accounts.
-enum Lister {
-    Sqlite(Arc<SqliteStore>),
-    Memory(Arc<MemoryStore>),
-    Unable,
-}
+/// The hours a blocking sweep may take before its caller stops waiting
+/// (the sweep itself runs on).
+const BLOCKING_SWEEP_DEADLINE_SECS: u64 = 24 * 3600;
 
 #[uniffi::export]
 impl AccountRegistry {
@@ -75,7 +77,7 @@ impl AccountRegistry {
     #[uniffi::constructor]
     pub fn new(template: TokenKeeperOptions, max_hot_sessions: i64) -> Result<Arc<Self>, TokenKeepError> {
         let (template, lister) = match template.store {
-            Some(_) => (template, Lister::Unable),
+            Some(_) => (template, None),
             None => {
                 let memory = Arc::new(MemoryStore::new());
                 let store: Arc<dyn TokenStore> = memory.clone();
@@ -84,7 +86,7 @@ impl AccountRegistry {
                         store: Some(store),
                         ..template
                     },
-                    Lister::Memory(memory),
+                    Some(Candidates::Memory(memory)),
                 )
             }
         };
@@ -109,7 +111,28 @@ impl AccountRegistry {
             store: Some(store.clone().as_token_store()),
             ..template
         };
-        Self::build(template, Lister::Sqlite(store), max_hot_sessions)
+        Self::build(template, Some(Candidates::Sqlite(store)), max_hot_sessions)
+    }
+
+    /// A registry over a PostgreSQL `store`, shared by every instance of a
+    /// service. The template must not name a store of its own.
+    #[uniffi::constructor]
+    pub fn new_on_postgres(
+        template: TokenKeeperOptions,
+        store: Arc<PostgresStore>,
+        max_hot_sessions: i64,
+    ) -> Result<Arc<Self>, TokenKeepError> {
+        if template.store.is_some() {
+            return Err(Error::configuration(
+                "new_on_postgres was given a template with a store as well; leave TokenKeeperOptions.store unset",
+            )
+            .into());
+        }
+        let template = TokenKeeperOptions {
+            store: Some(store.clone().as_token_store()),
+            ..template
+        };
+        Self::build(template, Some(Candidates::Postgres(store)), max_hot_sessions)
     }
 
     /// The keeper of `account_id`: the one in memory, or a new one loaded
@@ -141,13 +164,47 @@ impl AccountRegistry {
     /// error for a store that cannot list (see the type's docs).
     pub fn accounts(&self) -> Result<Vec<String>, TokenKeepError> {
         match &self.lister {
-            Lister::Sqlite(store) => store.accounts(),
-            Lister::Memory(store) => Ok(store.keys()),
-            Lister::Unable => Err(Error::configuration(
-                "this registry's store cannot list its accounts; build the registry with new_on_sqlite, or keep the account ids yourself",
+            Some(Candidates::Sqlite(store)) => store.accounts(),
+            Some(Candidates::Postgres(store)) => store.accounts(),
+            Some(Candidates::Memory(store)) => Ok(store.keys()),
+            None => Err(Error::configuration(
+                "this registry's store cannot list its accounts; build the registry with new_on_sqlite or new_on_postgres, or keep the account ids yourself",
             )
             .into()),
         }
+    }
+
+    /// Refreshes every account whose refresh token expires within the
+    /// options' window (see [`crate::sweep`]): each once, however many
+    /// instances sweep the store at once, rate-limited per server.
+    /// `progress` is told the counts as they grow. A `Configuration` error
+    /// for a bad option or a store that cannot list; a `Transient` or
+    /// `Storage` error if the store cannot be read (nothing is lost).
+    #[uniffi::method(default(progress = None))]
+    pub async fn sweep(
+        &self,
+        options: SweepOptions,
+        progress: Option<Arc<dyn SweepProgress>>,
+    ) -> Result<SweepSummary, TokenKeepError> {
+        let target = self.sweep_target(&options)?;
+        crate::runtime::spawn(crate::sweep::run(target, options, progress))
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Blocking [`sweep`](Self::sweep).
+    #[uniffi::method(default(progress = None))]
+    pub fn sweep_blocking(
+        &self,
+        options: SweepOptions,
+        progress: Option<Arc<dyn SweepProgress>>,
+    ) -> Result<SweepSummary, TokenKeepError> {
+        let target = self.sweep_target(&options)?;
+        crate::runtime::block_on(
+            std::time::Duration::from_secs(BLOCKING_SWEEP_DEADLINE_SECS),
+            crate::sweep::run(target, options, progress),
+        )
+        .map_err(Into::into)
     }
 
     /// How many keepers the registry holds in memory now.
@@ -157,7 +214,27 @@ impl AccountRegistry {
 }
 
 impl AccountRegistry {
-    fn build(template: TokenKeeperOptions, lister: Lister, max_hot_sessions: i64) -> Result<Arc<Self>, TokenKeepError> {
+    /// What a sweep needs; checks the options and that the store can list.
+    fn sweep_target(&self, options: &SweepOptions) -> Result<SweepTarget, Error> {
+        crate::sweep::check(options)?;
+        let candidates = self.lister.clone().ok_or_else(|| {
+            Error::configuration(
+                "this registry's store cannot list its accounts, so it cannot sweep; build the registry with new_on_sqlite or new_on_postgres",
+            )
+        })?;
+        let hot = self.hot.clone();
+        Ok(SweepTarget {
+            template: self.template.clone(),
+            candidates,
+            hot: Box::new(move |account| hot.lock().peek(account).map(|k| k.session().clone())),
+        })
+    }
+
+    fn build(
+        template: TokenKeeperOptions,
+        lister: Option<Candidates>,
+        max_hot_sessions: i64,
+    ) -> Result<Arc<Self>, TokenKeepError> {
         let capacity = usize::try_from(max_hot_sessions)
             .ok()
             .filter(|&n| n > 0)
@@ -172,7 +249,7 @@ impl AccountRegistry {
         Ok(Arc::new(AccountRegistry {
             template,
             lister,
-            hot: Mutex::new(Hot::new(capacity)),
+            hot: Arc::new(Mutex::new(Hot::new(capacity))),
         }))
     }
 }
@@ -210,6 +287,11 @@ impl Hot {
 
     fn len(&self) -> usize {
         self.by_account.len()
+    }
+
+    /// The keeper of `account`, leaving the order of use as it is.
+    fn peek(&self, account: &str) -> Option<&Arc<TokenKeeper>> {
+        self.by_account.get(account).map(|(keeper, _)| keeper)
     }
 
     /// The keeper of `account`, now the most recently used.

@@ -35,10 +35,10 @@ from ._errors import (
 from ._keeper import TokenKeeper
 from ._logging import sync_log_level
 from ._listener import SessionListener
+from ._registry import AccountRegistry
 from ._stores import KeyringStore, StoreError, TokenStore
 from ._token_set import TokenSet
 from .ffi import (
-    AccountRegistry,
     AuthorizationRequest,
     ChangeReason,
     ClientAuthMethod,
@@ -57,6 +57,10 @@ from .ffi import (
     PostgresStore,
     SqliteStore,
     StorageErrorKind,
+    SweepCounts,
+    SweepFailure,
+    SweepOptions,
+    SweepSummary,
     TokenKeeperOptions,
     TokenRevocation,
     TokensChanged,
@@ -75,6 +79,7 @@ __all__ = [
     "BadResponseError", "ConfigurationError", "StorageError", "InternalError", "StorageErrorKind",
     "TokenStore", "KeyringStore", "EncryptedFileStore", "SqliteStore", "PostgresStore",
     "PostgresSettings", "StoreError", "memory_store", "AccountRegistry",
+    "SweepOptions", "SweepSummary", "SweepFailure", "SweepCounts",
     "TokenSet", "SessionState", "TokensChanged", "ChangeReason", "RefreshFailure", "LogoutOutcome",
     "TokenRevocation", "AuthorizationRequest", "DeviceAuthorization", "HttpRequest", "HttpResponse",
     "HttpHeader", "sync_log_level", "__version__",

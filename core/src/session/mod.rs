@@ -48,7 +48,7 @@ mod single_flight;
 mod store_sync;
 mod unsaved;
 
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -109,6 +109,9 @@ pub(crate) struct Session {
     proactive_pid: AtomicU32,
     /// A language layer's token cache, told of every change.
     pub(crate) token_cache: TokenCacheSlot,
+    /// How many times this session adopted tokens another one stored (a
+    /// sweep tells "refreshed here" from "refreshed elsewhere" by it).
+    adoptions: AtomicU64,
 }
 
 impl Session {
@@ -179,6 +182,7 @@ impl Session {
             save_backoff: Mutex::new(Backoff::default()),
             proactive_pid: AtomicU32::new(0),
             token_cache: TokenCacheSlot::default(),
+            adoptions: AtomicU64::new(0),
         });
         session.ensure_proactive_refresher();
         Ok(session)
@@ -221,6 +225,11 @@ impl Session {
     /// save failed; tokenkeep keeps trying).
     pub(crate) fn has_unsaved_tokens(&self) -> bool {
         self.current.read().unsaved.is_some()
+    }
+
+    /// How many times this session adopted tokens another session stored.
+    pub(crate) fn adoptions(&self) -> u64 {
+        self.adoptions.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The session's refresh policy.

@@ -158,6 +158,7 @@ impl Session {
             current.generation = record.generation;
             current.unsaved = None;
         }
+        self.adoptions.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.tokens_replaced();
         tracing::debug!(account = %self.account, "adopted tokens another session stored");
         self.listeners

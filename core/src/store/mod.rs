@@ -65,6 +65,23 @@ use std::time::Duration;
 pub use crate::error::StorageErrorKind;
 use crate::error::{Error, TokenKeepError};
 
+/// Which accounts a keep-alive sweep lists (see `crate::sweep`), from the
+/// stores that can list them by an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DueQuery {
+    /// Refresh tokens that expire at or before this time (unix ms).
+    RefreshExpiringBy(i64),
+    /// Records not refreshed (PostgreSQL: tokens received; SQLite: record
+    /// written) since `since` (unix ms), leaving out those the first query
+    /// lists (refresh token expiring by `refresh_expiring_by`).
+    NotWrittenSince {
+        /// The cut-off.
+        since: i64,
+        /// The first query's bound.
+        refresh_expiring_by: i64,
+    },
+}
+
 pub use encrypted_file::EncryptedFileStore;
 pub use memory::MemoryStore;
 pub use postgres::{PostgresSettings, PostgresStore};

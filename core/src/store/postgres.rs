@@ -170,7 +170,7 @@ use zeroize::Zeroizing;
 use super::record;
 use super::sealed::{passphrase_key, AccountLocks, Medium, SealedStore, Slot};
 use super::store_key::{StoreKey, PASSPHRASE_SALT_LEN};
-use super::{lock_wait, StoreError, TokenStore};
+use super::{lock_wait, DueQuery, StoreError, TokenStore};
 use crate::error::TokenKeepError;
 use crate::per_process::PerProcess;
 
@@ -210,6 +210,22 @@ const MIGRATIONS: &[(i32, &str)] = &[(
     );
     ",
 )];
+
+/// The sweep's first query: refresh tokens expiring by `$1`, keyset-paged
+/// (`$2` is the same bound, unused here but typed alike in both queries).
+const DUE_BY_REFRESH_EXPIRY: &str = "
+    SELECT refresh_expires_at_ms, account FROM tokenkeep_records
+    WHERE refresh_expires_at_ms IS NOT NULL AND refresh_expires_at_ms <= $1 AND $2::BIGINT IS NOT NULL
+      AND (refresh_expires_at_ms, account) > ($3, $4)
+    ORDER BY refresh_expires_at_ms, account LIMIT $5";
+/// The sweep's second query: tokens received at or before `$1` that the
+/// first query (bound `$2`) did not list.
+const DUE_BY_LAST_REFRESH: &str = "
+    SELECT refreshed_at_ms, account FROM tokenkeep_records
+    WHERE refreshed_at_ms IS NOT NULL AND refreshed_at_ms <= $1
+      AND NOT (refresh_expires_at_ms IS NOT NULL AND refresh_expires_at_ms <= $2)
+      AND (refreshed_at_ms, account) > ($3, $4)
+    ORDER BY refreshed_at_ms, account LIMIT $5";
 
 const TAKE_LEASE: &str = "
     INSERT INTO tokenkeep_leases (account, holder, expires_at)
@@ -376,6 +392,40 @@ impl PostgresStore {
 }
 
 impl PostgresStore {
+    /// One page of a keep-alive sweep's candidates (see `crate::sweep`):
+    /// `(key, account)` pairs after `after`, in key order, at most `limit`.
+    /// The key is the refresh token's expiry for
+    /// [`DueQuery::RefreshExpiringBy`], the time the tokens were received
+    /// for [`DueQuery::NotWrittenSince`]; both from an index.
+    pub(crate) fn due_page(
+        &self,
+        query: DueQuery,
+        after: &(i64, String),
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let (sql, at, by) = match query {
+            DueQuery::RefreshExpiringBy(by) => (DUE_BY_REFRESH_EXPIRY, by, by),
+            DueQuery::NotWrittenSince {
+                since,
+                refresh_expiring_by,
+            } => (DUE_BY_LAST_REFRESH, since, refresh_expiring_by),
+        };
+        let (after_key, after_account) = after.clone();
+        let limit = i64::from(limit);
+        self.sealed
+            .medium()
+            .call("list the accounts a sweep should refresh", move |client| async move {
+                let rows = client
+                    .query(sql, &[&at, &by, &after_key, &after_account, &limit])
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok::<_, tokio_postgres::Error>((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?))
+                    })
+                    .collect()
+            })
+    }
+
     /// Deletes the rows matching `condition` (SQL with `$1`), skipping
     /// accounts whose lease is held: a session is using them right now.
     fn purge(&self, condition: &str, at: i64) -> Result<i64, StoreError> {

@@ -124,7 +124,7 @@ use super::private_files::{create_private_dir, create_private_file, sync_dir};
 use super::record;
 use super::sealed::{Medium, SealedStore, Slot};
 use super::store_key::{StoreKey, PASSPHRASE_SALT_LEN};
-use super::{StoreError, TokenStore};
+use super::{DueQuery, StoreError, TokenStore};
 use crate::error::TokenKeepError;
 
 /// The database layout this tokenkeep writes (`store_meta.format_version`).
@@ -174,6 +174,21 @@ const REFRESH_EXPIRING_BY: &str = "
     SELECT account FROM token_records
     WHERE refresh_expires_at_ms IS NOT NULL AND refresh_expires_at_ms <= :at
     ORDER BY refresh_expires_at_ms LIMIT :limit";
+
+/// The sweep's first query: refresh tokens expiring by `:by`, keyset-paged.
+const DUE_BY_REFRESH_EXPIRY: &str = "
+    SELECT refresh_expires_at_ms, account FROM token_records
+    WHERE refresh_expires_at_ms IS NOT NULL AND refresh_expires_at_ms <= :at AND :by IS NOT NULL
+      AND (refresh_expires_at_ms, account) > (:after_key, :after_account)
+    ORDER BY refresh_expires_at_ms, account LIMIT :limit";
+/// The sweep's second query: records not written since `:at` that the
+/// first query did not list.
+const DUE_BY_LAST_WRITE: &str = "
+    SELECT updated_at_ms, account FROM token_records
+    WHERE updated_at_ms <= :at
+      AND NOT (refresh_expires_at_ms IS NOT NULL AND refresh_expires_at_ms <= :by)
+      AND (updated_at_ms, account) > (:after_key, :after_account)
+    ORDER BY updated_at_ms, account LIMIT :limit";
 
 /// A [`TokenStore`] keeping every account's record in one SQLite database.
 ///
@@ -276,6 +291,38 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// One page of a keep-alive sweep's candidates (see `crate::sweep`):
+    /// `(key, account)` pairs after `after`, in key order, at most `limit`.
+    /// The key is the refresh token's expiry for
+    /// [`DueQuery::RefreshExpiringBy`], the time of the last write (wall
+    /// clock) for [`DueQuery::NotWrittenSince`]; both from an index.
+    pub(crate) fn due_page(
+        &self,
+        query: DueQuery,
+        after: &(i64, String),
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let (sql, at, by) = match query {
+            DueQuery::RefreshExpiringBy(by) => (DUE_BY_REFRESH_EXPIRY, by, by),
+            DueQuery::NotWrittenSince {
+                since,
+                refresh_expiring_by,
+            } => (DUE_BY_LAST_WRITE, since, refresh_expiring_by),
+        };
+        let (after_key, after_account) = after.clone();
+        self.sealed.medium().with(
+            || "list the accounts a sweep should refresh".into(),
+            |conn| {
+                let mut statement = conn.prepare_cached(sql)?;
+                let rows = statement.query_map(
+                    named_params! {":at": at, ":by": by, ":after_key": after_key, ":after_account": after_account, ":limit": limit},
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )?;
+                rows.collect()
+            },
+        )
+    }
+
     /// Opens the database at `path` with `key`.
     pub fn open_with_key(path: PathBuf, key: StoreKey) -> Result<Self, StoreError> {
         let db = Connections::open(path)?;

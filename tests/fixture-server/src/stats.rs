@@ -63,6 +63,10 @@ pub struct Stats {
     /// period: reuse, answered `invalid_grant` after revoking the family.
     #[serde(default)]
     pub refresh_reuse_detected: u64,
+    /// The most `/token` requests the server was handling at once (faults'
+    /// delays included): server-side evidence of a client's concurrency.
+    #[serde(default)]
+    pub token_requests_in_flight_max: u64,
 }
 
 /// One logged token-endpoint request.
@@ -77,6 +81,10 @@ pub struct TokenRequestRecord {
     /// Every form field; secrets, refresh tokens, codes, device codes and verifiers
     /// are `<redacted>`.
     pub params: BTreeMap<String, String>,
+    /// When the request arrived (unix ms): server-side evidence of a
+    /// client's request rate.
+    #[serde(default)]
+    pub at_unix_ms: u64,
 }
 
 impl TokenRequestRecord {
@@ -99,6 +107,9 @@ impl TokenRequestRecord {
             client_id: presented.client_id,
             client_auth: presented.method,
             params,
+            at_unix_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         }
     }
 }
@@ -108,6 +119,7 @@ impl TokenRequestRecord {
 pub(crate) struct Recorder {
     stats: Stats,
     log: VecDeque<TokenRequestRecord>,
+    in_flight: u64,
 }
 
 impl Recorder {
@@ -116,7 +128,9 @@ impl Recorder {
     }
 
     pub fn reset(&mut self) {
+        let in_flight = self.in_flight;
         *self = Self::default();
+        self.in_flight = in_flight;
     }
 
     pub fn clear_log(&mut self) {
@@ -125,6 +139,17 @@ impl Recorder {
 
     pub fn token_requests(&self) -> Vec<TokenRequestRecord> {
         self.log.iter().cloned().collect()
+    }
+
+    /// A `/token` request started (see [`Stats::token_requests_in_flight_max`]).
+    pub fn token_request_started(&mut self) {
+        self.in_flight += 1;
+        self.stats.token_requests_in_flight_max = self.stats.token_requests_in_flight_max.max(self.in_flight);
+    }
+
+    /// A `/token` request was answered.
+    pub fn token_request_finished(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
     }
 
     /// Counts and logs one token-endpoint request.

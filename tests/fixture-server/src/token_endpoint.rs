@@ -35,6 +35,16 @@ struct Grant {
     scope: String,
 }
 
+/// Counts a `/token` request as answered when dropped (also when the
+/// client hangs up mid-request).
+struct InFlight<'a>(&'a FixtureState);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.recorder().token_request_finished();
+    }
+}
+
 /// `POST /token`.
 pub(crate) async fn token(
     State(state): State<FixtureState>,
@@ -44,6 +54,8 @@ pub(crate) async fn token(
 ) -> Response {
     let form = FormParams::parse(&body);
     state.recorder().record_token_request(&headers, &form);
+    state.recorder().token_request_started();
+    let _in_flight = InFlight(&state);
     let fault = state.next_fault();
     let faulted = match &fault {
         Some(fault) => fault.apply(&conn).await,

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tokenkeep.ffi.AccountRegistry;
 import dev.tokenkeep.ffi.AuthorizationRequest;
 import dev.tokenkeep.ffi.ChangeReason;
 import dev.tokenkeep.ffi.ClientAuthMethod;
@@ -29,6 +30,10 @@ import dev.tokenkeep.ffi.SessionState;
 import dev.tokenkeep.ffi.SqliteStore;
 import dev.tokenkeep.ffi.StorageErrorKind;
 import dev.tokenkeep.ffi.StoreException;
+import dev.tokenkeep.ffi.SweepCounts;
+import dev.tokenkeep.ffi.SweepOptions;
+import dev.tokenkeep.ffi.SweepProgress;
+import dev.tokenkeep.ffi.SweepSummary;
 import dev.tokenkeep.ffi.TokenCache;
 import dev.tokenkeep.ffi.TokenKeepException;
 import dev.tokenkeep.ffi.TokenKeeperOptions;
@@ -260,6 +265,36 @@ class JavaApiTest {
             newKey[0] = 1;
             assertEquals(1L, store.rotateKey(newKey), "one account's record re-sealed");
             assertTrue(store.rotatePassphrase("a passphrase long enough") >= 1);
+        }
+    }
+
+    @Test
+    void registryAndSweepFromJava(@TempDir Path directory) throws Exception {
+        try (FixtureServer fixture = new FixtureServer();
+             SqliteStore store = SqliteStore.Companion.open(directory.resolve("registry.sqlite").toString(), new byte[32]);
+             AccountRegistry registry = AccountRegistry.Companion.newOnSqlite(options(fixture, null, null), store, 2L)) {
+            for (String user : List.of("ada", "bea", "cy")) {
+                String answer = fixture.signInTokens("public-app")
+                        .replaceAll("\"refresh_token_expires_in\"\\s*:\\s*\\d+", "\"refresh_token_expires_in\":600");
+                try (dev.tokenkeep.ffi.TokenKeeper keeper = registry.keeper(user)) {
+                    keeper.setTokenResponse(answer).close();
+                }
+            }
+            assertEquals(2L, registry.hotSessions());
+            assertEquals(List.of("ada", "bea", "cy"), registry.accounts());
+            assertFalse(registry.accessTokenBlocking("ada").isEmpty());
+
+            List<SweepCounts> seen = new CopyOnWriteArrayList<>();
+            SweepProgress progress = seen::add;
+            SweepSummary summary = registry.sweepBlocking(new SweepOptions(3_600L, null, 4, 20, 100), progress);
+            assertEquals(3L, summary.getDue(), summary.toString());
+            assertEquals(3L, summary.getRefreshed(), summary.toString());
+            assertTrue(summary.getSignedOut().isEmpty() && summary.getFailed().isEmpty());
+            assertEquals(3, fixture.refreshRequests());
+            assertTrue(TokenkeepKt.flushListenerEvents(5_000));
+            assertEquals(3L, seen.get(seen.size() - 1).getRefreshed());
+            assertThrows(TokenKeepException.Configuration.class,
+                    () -> registry.sweepBlocking(new SweepOptions(0L, null, 4, 20, 100), null));
         }
     }
 
