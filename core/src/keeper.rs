@@ -48,6 +48,19 @@ where
     runtime::spawn(work).await.map_err(Into::into)
 }
 
+/// Awaits `work` where the caller polls it: for calls whose only wait is a
+/// refresh that single flight already runs as a task of its own on the
+/// runtime (`valid_tokens`, `refresh`). Spawning such a call too would cost
+/// a second task and a second wake-up per refresh for nothing: dropping
+/// this future drops only the caller's share of the refresh, which runs on
+/// and stores its tokens.
+async fn joined<T, F>(work: F) -> Result<T, TokenKeepError>
+where
+    F: Future<Output = Result<T, Error>>,
+{
+    work.await.map_err(Into::into)
+}
+
 /// Runs `work` on the runtime and waits for it at most `deadline` (see
 /// [`crate::deadline`]): a blocking call never waits forever, even in a
 /// forked child or behind a server that never answers.
@@ -88,9 +101,7 @@ impl TokenKeeper {
         if let Some(answer) = self.session.try_fresh(0) {
             return answer.map(access_token_of).map_err(Into::into);
         }
-        on_runtime(self.session.clone().valid_tokens(0))
-            .await
-            .map(access_token_of)
+        joined(self.session.clone().valid_tokens(0)).await.map(access_token_of)
     }
 
     /// Blocking [`access_token`](Self::access_token).
@@ -107,7 +118,7 @@ impl TokenKeeper {
     pub async fn access_token_lease(&self) -> Result<Arc<TokenLease>, TokenKeepError> {
         let tokens = match self.session.try_fresh(0) {
             Some(answer) => answer?,
-            None => on_runtime(self.session.clone().valid_tokens(0)).await?,
+            None => joined(self.session.clone().valid_tokens(0)).await?,
         };
         Ok(self.lease(tokens))
     }
@@ -126,7 +137,7 @@ impl TokenKeeper {
     /// error).
     pub async fn valid_tokens(&self, min_ttl_secs: i64) -> Result<Arc<TokenSet>, TokenKeepError> {
         let min_ttl_ms = secs_to_ms(min_ttl_secs, "min_ttl_secs")?;
-        on_runtime(self.session.clone().valid_tokens(min_ttl_ms)).await
+        joined(self.session.clone().valid_tokens(min_ttl_ms)).await
     }
 
     /// Blocking [`valid_tokens`](Self::valid_tokens).
@@ -141,7 +152,7 @@ impl TokenKeeper {
     /// `Storage` error when the refreshed tokens could not be stored (they
     /// are held in memory and served meanwhile).
     pub async fn refresh(&self) -> Result<Arc<TokenSet>, TokenKeepError> {
-        on_runtime(self.session.clone().refresh()).await
+        joined(self.session.clone().refresh()).await
     }
 
     /// Blocking [`refresh`](Self::refresh).

@@ -22,6 +22,7 @@ from ._errors import BadResponseError
 from ._listener import TokenUpdater, TokenUpdaterListener
 from . import _logging
 from ._logging import sync_log_level
+from ._shared_call import SharedCalls
 from ._token_cache import TokenCache
 from ._token_set import TokenSet
 
@@ -57,6 +58,7 @@ class TokenKeeper:
         self._cache = TokenCache(enabled=options.clock is None)  # leases ignore a manual clock
         self._destinations: dict[tuple[str, str], bool] = {}
         self._core.set_token_cache(self._cache)
+        self._shared = SharedCalls()  # one native wait per loop for concurrent *_async callers
         _open_keepers.add(self)
 
     def access_token(self) -> str:
@@ -71,24 +73,28 @@ class TokenKeeper:
     async def access_token_async(self) -> str:
         token = self._cache.get()
         if token is None:
-            ticket = self._cache.ticket()
-            lease = await self.core.access_token_lease()
-            token = self._cache.put(ticket, lease.access_token(), lease.valid_for_ms())
+            token = await self._shared.join(("access_token",), self._leased_token)
         return token
+
+    async def _leased_token(self) -> str:
+        ticket = self._cache.ticket()
+        lease = await self.core.access_token_lease()
+        return self._cache.put(ticket, lease.access_token(), lease.valid_for_ms())
 
     def valid_tokens(self, min_ttl: Seconds = 0) -> TokenSet:
         """Tokens whose access token stays valid for at least ``min_ttl`` seconds."""
         return self.core.valid_tokens_blocking(_seconds(min_ttl))
 
     async def valid_tokens_async(self, min_ttl: Seconds = 0) -> TokenSet:
-        return await self.core.valid_tokens(_seconds(min_ttl))
+        seconds = _seconds(min_ttl)
+        return await self._shared.join(("valid_tokens", seconds), lambda: self.core.valid_tokens(seconds))
 
     def refresh(self) -> TokenSet:
         """Refreshes now (or joins the refresh in flight) and returns the new tokens."""
         return self.core.refresh_blocking()
 
     async def refresh_async(self) -> TokenSet:
-        return await self.core.refresh()
+        return await self._shared.join(("refresh",), self.core.refresh)
 
     def refresh_if_rejected(self, rejected_access_token: str) -> TokenSet:
         """The tokens to retry with after an HTTP 401 to ``rejected_access_token``
@@ -96,7 +102,10 @@ class TokenKeeper:
         return self.core.refresh_if_rejected_blocking(rejected_access_token)
 
     async def refresh_if_rejected_async(self, rejected_access_token: str) -> TokenSet:
-        return await self.core.refresh_if_rejected(rejected_access_token)
+        return await self._shared.join(
+            ("refresh_if_rejected", rejected_access_token),
+            lambda: self.core.refresh_if_rejected(rejected_access_token),
+        )
 
     def send(self, request: ffi.HttpRequest) -> ffi.HttpResponse:
         """Sends a request to ``api_origins`` with the token; on HTTP 401 refreshes and retries once."""

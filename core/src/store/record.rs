@@ -119,36 +119,54 @@ pub(crate) fn encode_with_marker(
         })
 }
 
-/// Decodes the record stored under `key`.
+/// Decodes the record stored under `key`: one JSON parse when the record
+/// is readable (every refresh re-reads the record under the store lock); a
+/// record that is not, is parsed again only to say why.
 pub(crate) fn decode(bytes: &[u8], key: &str) -> Result<Record, RecordError> {
-    let version: VersionOnly = serde_json::from_slice(bytes).map_err(|e| {
-        RecordError::Unreadable { kind: StorageErrorKind::Corrupt, detail: format!(
-            "the stored record for key `{key}` is corrupt ({} bytes, not a tokenkeep record: {} at line {} column {}); it was left untouched",
-            bytes.len(),
-            if e.is_eof() { "it ends early" } else { "unreadable JSON" },
-            e.line(),
-            e.column()
-        ) }
-    })?;
-    if version.schema_version > SCHEMA_VERSION {
-        return Err(RecordError::Unreadable { kind: StorageErrorKind::Other, detail: format!(
-            "the stored record for key `{key}` has schema version {}, written by a newer tokenkeep (this one reads up to {SCHEMA_VERSION}); upgrade tokenkeep",
-            version.schema_version
-        ) });
+    let record: RecordV1 = match serde_json::from_slice(bytes) {
+        Ok(record) => record,
+        Err(e) => return Err(unreadable(bytes, key, &e)),
+    };
+    if record.schema_version > SCHEMA_VERSION {
+        return Err(newer_schema(key, record.schema_version));
     }
-    let record: RecordV1 = serde_json::from_slice(bytes).map_err(|e| {
-        RecordError::Unreadable { kind: StorageErrorKind::Corrupt, detail: format!(
-            "the stored record for key `{key}` is corrupt (schema {} but a field is missing or of the wrong type at line {} column {}); it was left untouched",
-            version.schema_version,
-            e.line(),
-            e.column()
-        ) }
-    })?;
     Ok(Record {
         generation: record.generation,
         tokens: record.tokens,
         refresh_in_flight: record.refresh_in_flight,
     })
+}
+
+/// Why `bytes` are not a record this tokenkeep reads (`full` is the error
+/// of parsing them as one).
+fn unreadable(bytes: &[u8], key: &str, full: &serde_json::Error) -> RecordError {
+    let version: VersionOnly = match serde_json::from_slice(bytes) {
+        Ok(version) => version,
+        Err(e) => {
+            return RecordError::Unreadable { kind: StorageErrorKind::Corrupt, detail: format!(
+                "the stored record for key `{key}` is corrupt ({} bytes, not a tokenkeep record: {} at line {} column {}); it was left untouched",
+                bytes.len(),
+                if e.is_eof() { "it ends early" } else { "unreadable JSON" },
+                e.line(),
+                e.column()
+            ) }
+        }
+    };
+    if version.schema_version > SCHEMA_VERSION {
+        return newer_schema(key, version.schema_version);
+    }
+    RecordError::Unreadable { kind: StorageErrorKind::Corrupt, detail: format!(
+        "the stored record for key `{key}` is corrupt (schema {} but a field is missing or of the wrong type at line {} column {}); it was left untouched",
+        version.schema_version,
+        full.line(),
+        full.column()
+    ) }
+}
+
+fn newer_schema(key: &str, schema_version: u32) -> RecordError {
+    RecordError::Unreadable { kind: StorageErrorKind::Other, detail: format!(
+        "the stored record for key `{key}` has schema version {schema_version}, written by a newer tokenkeep (this one reads up to {SCHEMA_VERSION}); upgrade tokenkeep"
+    ) }
 }
 
 /// What a store may index a record by, without decoding its secrets.

@@ -16,7 +16,8 @@ import dev.tokenkeep.ffi.TokenLease
  * [AccessTokenCache] while the core's lease on the token runs, so a fresh
  * token costs a field read instead of a native call. The core drops that
  * cache itself, synchronously, whenever the tokens change, a refresh fails or
- * the session ends; nothing here has to remember to. With a `ManualClock` in
+ * the session ends; nothing here has to remember to. Concurrent suspending
+ * [accessToken] callers past the cache share one native call ([SharedCall]). With a `ManualClock` in
  * the options nothing is cached (test time moves, `System.nanoTime` does not).
  *
  * ```kotlin
@@ -37,6 +38,9 @@ class TokenKeeper @Throws(TokenKeepException::class) constructor(options: TokenK
 
     private val cache: AccessTokenCache? = if (options.clock == null) AccessTokenCache() else null
 
+    /** Concurrent [accessToken] callers share one native call (see [SharedCall]). */
+    internal val sharedAccessToken = SharedCall<String>()
+
     init {
         cache?.let { setTokenCache(it) }
     }
@@ -47,7 +51,10 @@ class TokenKeeper @Throws(TokenKeepException::class) constructor(options: TokenK
      * refresh). Sensitive: send it, never log it.
      */
     @Throws(TokenKeepException::class)
-    override suspend fun accessToken(): String = cached({ super.accessToken() }, { super.accessTokenLease() })
+    override suspend fun accessToken(): String =
+        cache?.get() ?: sharedAccessToken.join { cachedSuspending() }
+
+    private suspend fun cachedSuspending(): String = cached({ super.accessToken() }, { super.accessTokenLease() })
 
     /** Blocking [accessToken]. */
     @Throws(TokenKeepException::class)
