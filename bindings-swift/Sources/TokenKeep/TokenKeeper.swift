@@ -15,6 +15,8 @@ import FoundationNetworking
 ///   through a `URLSession` of its own (TokenKeeper+URLSession.swift).
 public final class TokenKeeper: TokenKeepGenerated.TokenKeeper, @unchecked Sendable {
     private let cache: AccessTokenCache?
+    /// Concurrent `accessToken()` callers share one native call.
+    private let sharedAccessToken = SharedCall<String>()
     let urlSession: URLSession
 
     /// Checks `options`, loads the account's tokens from `options.store` and
@@ -51,8 +53,15 @@ public final class TokenKeeper: TokenKeepGenerated.TokenKeeper, @unchecked Senda
 
     /// A valid access token: the cached one while its lease runs, else the
     /// core's (refreshed first if needed; one refresh for all callers).
-    /// Sensitive: send it, never log it.
+    /// Sensitive: send it, never log it. Concurrent callers past the cache
+    /// share one call into the core (``SharedCall``).
     public override func accessToken() async throws -> String {
+        if let token = cache?.get() { return token }
+        return try await sharedAccessToken.join { [self] in try await coreAccessToken() }
+    }
+
+    /// The core's token, through the cache's lease when there is a cache.
+    private func coreAccessToken() async throws -> String {
         guard let cache else { return try await super.accessToken() }
         if let token = cache.get() { return token }
         let ticket = cache.ticket()
