@@ -182,6 +182,7 @@ async fn api_requests_and_stats() {
             "api_requests_with_authorization": 1,
             "refresh_reuse_within_grace": 0,
             "refresh_reuse_detected": 0,
+            "token_requests_in_flight_max": 1,
         })
     );
     f.admin("/admin/reset-stats", json!({})).await;
