@@ -11,7 +11,7 @@
 //!    `lock(account, timeout_ms)` takes a row in `tokenkeep_leases`
 //!    (holder, expiry) and returns; nothing is held open on the database
 //!    while the session sends its refresh request. A lease runs out on its
-//!    own after [`PostgresSettings::lease_ms`] (30 s by default), so an
+//!    own after [`PostgresSettings::lease_ms`] (45 s by default), so an
 //!    instance that dies, hangs or loses its network does not block the
 //!    account for longer than that: another instance then takes the lease.
 //! 2. **Every save is a compare-and-set (fencing).** A save succeeds only
@@ -73,7 +73,8 @@
 //! (an admin's choice).
 //!
 //! **The lease must outlast a refresh.** Keep `lease_ms` above the policy's
-//! `request_timeout_ms` (30 s by default) plus a store round trip: a lease
+//! `request_timeout_ms` (30 s by default) plus the store calls made under it
+//! (the default, 45 s, allows three of `io_timeout_ms`, 5 s): a lease
 //! shorter than a slow refresh lets a second instance refresh too, and with
 //! rotating refresh tokens one of the two loses the session. Fencing keeps
 //! the database consistent either way; only the lease keeps the server from
@@ -268,8 +269,10 @@ const UNUSED_SINCE: &str = "updated_at < to_timestamp($1::bigint / 1000.0)";
 pub struct PostgresSettings {
     /// How long a lease on an account lasts once taken, in milliseconds:
     /// the longest another instance waits when a holder dies. Keep it above
-    /// the policy's `request_timeout_ms`. Default 30 000.
-    #[uniffi(default = 30000)]
+    /// the policy's `request_timeout_ms` plus three `io_timeout_ms` (the
+    /// re-read, the refresh-in-flight marker and the save under the lease).
+    /// Default 45 000 (30 s + 3 × 5 s, the defaults).
+    #[uniffi(default = 45000)]
     pub lease_ms: i64,
     /// The most connections this store opens at once. Default 4.
     #[uniffi(default = 4)]
@@ -283,7 +286,7 @@ pub struct PostgresSettings {
 impl Default for PostgresSettings {
     fn default() -> Self {
         PostgresSettings {
-            lease_ms: 30_000,
+            lease_ms: 45_000,
             max_connections: 4,
             io_timeout_ms: 5_000,
         }

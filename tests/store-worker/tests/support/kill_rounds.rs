@@ -80,7 +80,7 @@ pub struct SharedStore {
     pub kind: StoreKind,
     /// A directory, a database file or a PostgreSQL URL.
     pub location: String,
-    /// The PostgreSQL store's `lease_ms` (`None`: its default, 30 s).
+    /// The PostgreSQL store's `lease_ms` (`None`: its default, 45 s).
     pub lease_ms: Option<i64>,
     /// The directory a local store lives in (removed when dropped).
     _dir: Option<StoreDir>,
